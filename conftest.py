@@ -1,0 +1,1 @@
+pytest_plugins = ["iro_kit.testing"]

@@ -1,0 +1,129 @@
+"""The app factory every service uses: one place that wires settings, database, auth, errors,
+logging, metrics, health, docs and the service's own routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from iro_kit.auth import TokenVerifier
+from iro_kit.calendar import WorkingDayCalendar
+from iro_kit.db import Database
+from iro_kit.errors import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
+from iro_kit.health import health_router
+from iro_kit.identity import identity_router
+from iro_kit.logging import configure_logging, get_logger
+from iro_kit.metrics import HttpMetrics, metrics_router
+from iro_kit.middleware import RequestContextMiddleware
+from iro_kit.migrations import upgrade_to_head
+from iro_kit.settings import ServiceSettings
+
+_log = get_logger("iro_kit.app")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    prefix: str
+    title: str
+    description: str
+    script_location: Path
+    version: str = "0.1.0"
+    routers: Sequence[APIRouter] = ()
+    tags: Sequence[dict[str, str]] = field(default_factory=tuple)
+
+
+_KIT_TAGS = (
+    {"name": "identity", "description": "Who is calling."},
+    {"name": "ops", "description": "Health and metrics, unauthenticated, for ops."},
+)
+
+
+def _operation_id(route: APIRoute) -> str:
+    tag = str(route.tags[0]) if route.tags else "default"
+    return f"{tag}-{route.name.replace('_', '-')}"
+
+
+def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    configure_logging(settings.log_level, json=settings.log_json)
+    database = Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_startup:
+            await anyio.to_thread.run_sync(
+                upgrade_to_head, spec.script_location, settings.database_url
+            )
+        _log.info("service_started", service=spec.name, environment=settings.environment.value)
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version=spec.version,
+        docs_url=f"{spec.prefix}/docs",
+        redoc_url=None,
+        openapi_url=f"{spec.prefix}/openapi.json",
+        openapi_tags=[*spec.tags, *_KIT_TAGS],
+        generate_unique_id_function=_operation_id,
+        swagger_ui_parameters={"persistAuthorization": True},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.token_verifier = TokenVerifier(settings)
+    app.state.calendar = WorkingDayCalendar(settings.extra_closure_days)
+    app.state.metrics = HttpMetrics(spec.name)
+    app.state.service = spec.name
+
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+
+    app.include_router(health_router(spec.prefix, spec.name, spec.script_location))
+    app.include_router(metrics_router(spec.prefix))
+    app.include_router(identity_router(spec.prefix))
+    for router in spec.routers:
+        app.include_router(router)
+
+    app.openapi = lambda: _openapi_with_problems(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi_with_problems(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, with RFC 9457 problems in place of its default 422 body."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(components["Problem"].pop("$defs", {}))
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    problem_content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.get("responses", {})
+            if "422" in responses:
+                responses["422"] = {"description": "Request is invalid", "content": problem_content}
+            for status, response in responses.items():
+                if status.startswith(("4", "5")) and "content" in response:
+                    response["content"] = problem_content
+    app.openapi_schema = schema
+    return schema

@@ -1,0 +1,148 @@
+"""Bearer JWT verification (PyJWT) and role checks.
+
+Production verifies RS256/ES256 with a configured public key or a JWKS URL; development
+verifies HS256 with the dev secret, and only when settings say development. Issuer, audience,
+expiry and subject are always required. Routes declare the roles they accept with
+`require_roles(...)`; every route except health, metrics and docs depends on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Annotated, Any
+
+import anyio
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from iro_kit.errors import Forbidden, Unauthorized
+from iro_kit.settings import ServiceSettings
+
+
+class Role(StrEnum):
+    iro = "iro"
+    iro_manager = "iro_manager"
+    business_support = "business_support"
+    performance = "performance"
+    integration = "integration"
+    admin = "admin"
+
+
+class Principal(BaseModel):
+    """Who is calling, as the verified token says."""
+
+    subject: str = Field(description="The token's `sub`: the user's or system's id.")
+    name: str | None = Field(default=None, description="Display name, when the token has one.")
+    email: str | None = None
+    roles: list[Role] = Field(description="Roles from the `roles` claim that this platform knows.")
+    issuer: str
+
+
+class TokenVerifier:
+    """Verifies a bearer token against one service's settings."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._settings = settings
+        self._jwks: jwt.PyJWKClient | None = None
+        if settings.jwt_jwks_url:
+            self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=300)
+        if settings.uses_asymmetric_keys:
+            self._algorithms = list(settings.jwt_algorithms)
+        else:
+            self._algorithms = ["HS256"]
+
+    async def _key_for(self, token: str) -> Any:
+        settings = self._settings
+        if self._jwks is not None:
+            jwks = self._jwks
+            signing_key = await anyio.to_thread.run_sync(jwks.get_signing_key_from_jwt, token)
+            return signing_key.key
+        if settings.jwt_public_key is not None:
+            return settings.jwt_public_key.get_secret_value()
+        if settings.is_development:
+            return settings.jwt_dev_secret.get_secret_value()
+        raise Unauthorized("No token verification key is configured.")
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("The bearer token is malformed.") from exc
+        if header.get("alg") not in self._algorithms:
+            raise Unauthorized(f"Token algorithm {header.get('alg')!r} is not accepted.")
+        try:
+            key = await self._key_for(token)
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=self._algorithms,
+                audience=self._settings.jwt_audience,
+                issuer=self._settings.jwt_issuer,
+                leeway=self._settings.jwt_leeway_seconds,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("The bearer token has expired.") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise Unauthorized("The bearer token is not for this audience.") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise Unauthorized("The bearer token's issuer is not trusted.") from exc
+        except jwt.PyJWKClientError as exc:
+            raise Unauthorized("The bearer token's signing key could not be found.") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("The bearer token is invalid.") from exc
+        known = {r.value for r in Role}
+        raw_roles = claims.get("roles", [])
+        if not isinstance(raw_roles, list):
+            raise Unauthorized("The token's `roles` claim must be a list.")
+        return Principal(
+            subject=str(claims["sub"]),
+            name=claims.get("name"),
+            email=claims.get("email"),
+            roles=[Role(r) for r in raw_roles if r in known],
+            issuer=str(claims["iss"]),
+        )
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A JWT from the identity provider. Locally: `uv run iro token --role iro`.",
+)
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("A bearer token is required.")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    principal = await verifier.verify(credentials.credentials)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency accepting a caller who holds at least one of `roles` (any role if none)."""
+    accepted = frozenset(roles)
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if accepted and accepted.isdisjoint(principal.roles):
+            names = ", ".join(sorted(r.value for r in accepted))
+            raise Forbidden(f"This route needs one of the roles: {names}.")
+        return principal
+
+    return check
+
+
+def roles_text(*roles: Role) -> str:
+    """The sentence a route's description uses to list the roles it accepts."""
+    if not roles:
+        return "Roles: any authenticated caller."
+    return "Roles: " + ", ".join(f"`{r.value}`" for r in roles) + "."

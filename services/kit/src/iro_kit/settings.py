@@ -1,0 +1,72 @@
+"""Settings shared by every service; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_DEV_SECRET = "dev-only-secret-do-not-use-in-production-0123456789"  # noqa: S105
+ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"})
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings. A service sets `model_config` with its own `env_prefix`."""
+
+    model_config = SettingsConfigDict(env_prefix="IRO_", extra="ignore")
+
+    environment: Environment = Environment.development
+    database_url: str = "sqlite+aiosqlite:///var/service.db"
+    migrate_on_startup: bool = False
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Auth. Production: an asymmetric public key (PEM) or a JWKS URL. Development: HS256.
+    jwt_public_key: SecretStr | None = None
+    jwt_jwks_url: str | None = None
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
+    jwt_issuer: str = "iro-dev"
+    jwt_audience: str = "iro-platform"
+    jwt_leeway_seconds: int = 30
+    jwt_dev_secret: SecretStr = SecretStr(PLACEHOLDER_DEV_SECRET)
+
+    # Days the service is closed beyond England's bank holidays (ISO dates).
+    extra_closure_days: list[date] = Field(default_factory=list)
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.development
+
+    @property
+    def uses_asymmetric_keys(self) -> bool:
+        return bool(self.jwt_public_key or self.jwt_jwks_url)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Self:
+        if self.is_development:
+            return self
+        if not self.uses_asymmetric_keys:
+            raise ValueError(
+                "outside development a JWT public key or JWKS URL must be configured; "
+                "the HS256 development secret is refused"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_symmetric_with_asymmetric_keys(self) -> Self:
+        if self.uses_asymmetric_keys:
+            bad = [a for a in self.jwt_algorithms if a not in ASYMMETRIC_ALGORITHMS]
+            if bad or not self.jwt_algorithms:
+                raise ValueError(
+                    f"jwt_algorithms must be asymmetric algorithms only when keys are configured "
+                    f"(refused: {bad or 'empty list'})"
+                )
+        return self

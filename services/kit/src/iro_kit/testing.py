@@ -1,0 +1,87 @@
+"""Pytest fixtures the services share (registered by the root conftest.py).
+
+Database tests run on SQLite by default. Set `IRO_TEST_POSTGRES_URL` (an admin URL such as
+`postgresql://postgres@127.0.0.1:54329/postgres`) to run them on PostgreSQL: each test then
+gets a database of its own, created and dropped around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from iro_kit.auth import Role
+from iro_kit.tokens import mint_dev_token
+
+POSTGRES_ENV = "IRO_TEST_POSTGRES_URL"
+
+
+def postgres_admin_url() -> str | None:
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+def _admin_dsn(admin_url: str) -> str:
+    return make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _admin(admin_url: str, statement: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(_admin_dsn(admin_url))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def create_postgres_database(admin_url: str) -> str:
+    name = f"iro_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    return (
+        make_url(admin_url)
+        .set(drivername="postgresql+asyncpg", database=name)
+        .render_as_string(hide_password=False)
+    )
+
+
+def drop_postgres_database(admin_url: str, url: str) -> None:
+    name = make_url(url).database
+    asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database for one test: PostgreSQL when configured, else a SQLite file."""
+    admin_url = postgres_admin_url()
+    if admin_url is None:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    url = create_postgres_database(admin_url)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(admin_url, url)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """An empty PostgreSQL database; the test is skipped when PostgreSQL is not configured."""
+    admin_url = postgres_admin_url()
+    if admin_url is None:
+        pytest.skip(f"needs PostgreSQL: set {POSTGRES_ENV} (CI does)")
+    url = create_postgres_database(admin_url)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(admin_url, url)
+
+
+def bearer(*roles: Role | str, **kwargs: object) -> dict[str, str]:
+    """An Authorization header with a development token for `roles`."""
+    return {"Authorization": f"Bearer {mint_dev_token(roles, **kwargs)}"}  # type: ignore[arg-type]

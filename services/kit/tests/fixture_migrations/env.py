@@ -1,0 +1,5 @@
+from sqlalchemy import MetaData
+
+from iro_kit.migrations import run_env
+
+run_env(MetaData())

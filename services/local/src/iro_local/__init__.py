@@ -1,0 +1,1 @@
+"""Composes the three services: the all-in-one local run, migrations and dev tokens."""
