@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make run` and `make test`. Only Python 3.11+ and pip
+# are assumed; uv is installed on first use if it is missing.
+
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := $(PYTHON) -m uv
+endif
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export UV_PYTHON ?= $(PYTHON)
+
+.PHONY: run test migrate sync uv lint format bench compose-config token
+
+uv:
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
+		|| $(PYTHON) -m pip install --quiet uv
+
+sync: uv
+	$(UV) sync --frozen
+
+migrate: sync
+	$(UV) run --frozen iro migrate
+
+run: migrate
+	$(UV) run --frozen iro serve --no-migrate --host $(HOST) --port $(PORT)
+
+test: sync
+	$(UV) run --frozen pytest
+
+lint: sync
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+format: sync
+	$(UV) run --frozen ruff check --fix .
+	$(UV) run --frozen ruff format .
+
+token: sync
+	@$(UV) run --frozen iro token --role $(or $(ROLE),iro_manager)
+
+compose-config:
+	docker-compose config -q

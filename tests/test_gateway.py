@@ -1,0 +1,109 @@
+"""The nginx gateway in front of the three services, all real processes on loopback."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from iro_kit.testing import bearer
+
+pytestmark = pytest.mark.usefixtures("gateway")
+
+
+@pytest.mark.parametrize(
+    ("prefix", "service"),
+    [("/reviews", "reviews-api"), ("/drp", "drp-api"), ("/scorecard", "scorecard-api")],
+)
+def test_each_prefix_reaches_its_own_service(gateway, prefix: str, service: str) -> None:
+    live = httpx.get(f"{gateway.url}{prefix}/health/live")
+    assert live.status_code == 200
+    assert live.json()["service"] == service
+    ready = httpx.get(f"{gateway.url}{prefix}/health/ready")
+    assert ready.status_code == 200, ready.text
+    docs = httpx.get(f"{gateway.url}{prefix}/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert f"{prefix}/openapi.json" in docs.text
+    schema = httpx.get(f"{gateway.url}{prefix}/openapi.json").json()
+    assert f"{prefix}/v1/me" in schema["paths"]
+
+
+def test_authenticated_route_through_the_gateway(gateway) -> None:
+    assert httpx.get(f"{gateway.url}/drp/v1/me").status_code == 401
+    response = httpx.get(f"{gateway.url}/drp/v1/me", headers=bearer("iro_manager"))
+    assert response.status_code == 200
+    assert response.json()["roles"] == ["iro_manager"]
+
+
+def test_request_id_is_forwarded_returned_and_logged(gateway, running_services) -> None:
+    response = httpx.get(f"{gateway.url}/reviews/health/live", headers={"X-Request-ID": "gw-42"})
+    assert response.headers.get_list("x-request-id") == ["gw-42"]
+    assert '"request_id": "gw-42"' in running_services["reviews_api"].log_text()
+
+
+def test_request_id_is_generated_by_the_gateway_when_absent(gateway, running_services) -> None:
+    response = httpx.get(f"{gateway.url}/scorecard/health/live")
+    generated = response.headers["x-request-id"]
+    assert len(generated) == 32
+    time.sleep(0.2)  # the access log line is written as the response completes
+    assert f'"request_id": "{generated}"' in running_services["scorecard_api"].log_text()
+
+
+@pytest.mark.parametrize(
+    "path", ["/reviews/metrics", "/drp/events", "/scorecard/admin/outbox", "/reviews/events/x"]
+)
+def test_internal_paths_are_not_routed(gateway, running_services, path: str) -> None:
+    response = httpx.get(f"{gateway.url}{path}")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 404
+
+
+def test_metrics_are_still_served_by_the_service_directly(running_services) -> None:
+    service = running_services["reviews_api"]
+    response = httpx.get(f"{service.url}/reviews/metrics")
+    assert response.status_code == 200
+    assert "http_requests_total" in response.text
+
+
+def test_unknown_path_is_a_problem(gateway) -> None:
+    response = httpx.get(f"{gateway.url}/nowhere")
+    assert response.status_code == 404
+    assert response.json()["type"] == "https://iro.example/problems/not-found"
+
+
+def test_security_headers_are_set(gateway) -> None:
+    headers = httpx.get(f"{gateway.url}/reviews/health/live").headers
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert "strict-transport-security" in headers
+    assert "server" not in headers or "nginx/" not in headers["server"]
+
+
+def test_body_over_50_mb_is_refused_with_413(gateway) -> None:
+    response = httpx.post(
+        f"{gateway.url}/reviews/v1/me",
+        content=b"x" * (50 * 1024 * 1024 + 1),
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_rate_limit_gives_429_problem(gateway) -> None:
+    # Another loopback address is another client, so the other tests keep their budget.
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    statuses = []
+    with httpx.Client(transport=transport) as client:
+        for _ in range(400):
+            response = client.get(f"{gateway.url}/reviews/health/live")
+            statuses.append(response.status_code)
+            if response.status_code == 429:
+                break
+    assert statuses[0] == 200
+    assert statuses[-1] == 429, f"no 429 in {len(statuses)} requests"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["type"] == "https://iro.example/problems/rate-limited"

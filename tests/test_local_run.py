@@ -1,0 +1,60 @@
+"""The embedded local run: three services in one process, migrations and dev tokens."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from iro_local.cli import main as iro
+from iro_local.combined import create_combined_app
+
+from .conftest import SERVICES
+
+
+@pytest.fixture
+def local_databases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for info in SERVICES:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'var' / info.module}.db"
+        monkeypatch.setenv(f"{info.env_prefix}DATABASE_URL", url)
+    return tmp_path / "var"
+
+
+def test_migrate_creates_three_sqlite_databases(local_databases: Path) -> None:
+    iro(["migrate"])
+    assert sorted(p.name for p in local_databases.glob("*.db")) == [
+        "drp_api.db",
+        "reviews_api.db",
+        "scorecard_api.db",
+    ]
+
+
+def test_one_process_serves_all_three_prefixes(local_databases: Path) -> None:
+    iro(["migrate"])
+    token = subprocess.run(
+        [sys.executable, "-m", "iro_local.cli", "token", "--role", "iro_manager"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    with TestClient(create_combined_app()) as client:
+        for info in SERVICES:
+            assert client.get(f"{info.prefix}/health/live").status_code == 200
+            assert client.get(f"{info.prefix}/health/ready").status_code == 200
+            assert client.get(f"{info.prefix}/docs").status_code == 200
+            me = client.get(f"{info.prefix}/v1/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.json()["roles"] == ["iro_manager"]
+        unknown = client.get("/elsewhere")
+        assert unknown.status_code == 404
+        assert unknown.headers["content-type"] == "application/problem+json"
+        assert "/reviews/docs" in unknown.json()["detail"]
+        assert client.get("/reviewsx/health/live").status_code == 404
+
+
+def test_token_command_refuses_unknown_roles(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        iro(["token", "--role", "superuser"])
+    assert "invalid choice" in capsys.readouterr().err
