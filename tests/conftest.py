@@ -16,7 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from iro_kit.testing import create_postgres_database, drop_postgres_database, postgres_admin_url
+from iro_kit.testing import (
+    create_postgres_database,
+    drop_postgres_database,
+    postgres_admin_url,
+    skip_unless_available,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 GATEWAY_TEMPLATE = ROOT / "deploy" / "gateway" / "templates" / "default.conf.template"
@@ -79,7 +84,9 @@ def render_template(template: str, values: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def running_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, RunningService]]:
+def running_services(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, RunningService]]:
     """The three services, each migrated and started alone with `python -m <module> serve`."""
     workdir = tmp_path_factory.mktemp("services")
     admin_url = postgres_admin_url()
@@ -125,9 +132,11 @@ class Gateway:
 def gateway(
     running_services: dict[str, RunningService], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gateway]:
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
     if nginx is None:
-        pytest.skip("needs nginx (apt-get install nginx-light); CI installs it")
+        skip_unless_available("nginx", "needs nginx (apt-get install nginx-light); CI installs it")
     directory = tmp_path_factory.mktemp("gateway")
     port = free_port()
     site = render_template(

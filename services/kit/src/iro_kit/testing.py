@@ -20,6 +20,19 @@ from iro_kit.auth import Role
 from iro_kit.tokens import mint_dev_token
 
 POSTGRES_ENV = "IRO_TEST_POSTGRES_URL"
+REQUIRE_ENV = "IRO_TEST_REQUIRE"
+
+
+def skip_unless_available(what: str, reason: str) -> None:
+    """Skip a test whose outside dependency is missing, unless the run requires it.
+
+    CI sets `IRO_TEST_REQUIRE=nginx,postgres,docker-compose` so that a missing server fails the
+    run instead of skipping quietly; a laptop without them skips with the reason.
+    """
+    required = {w.strip() for w in os.environ.get(REQUIRE_ENV, "").split(",") if w.strip()}
+    if what in required:
+        pytest.fail(f"{what} is required in this run ({REQUIRE_ENV}) but missing: {reason}")
+    pytest.skip(reason)
 
 
 def postgres_admin_url() -> str | None:
@@ -60,6 +73,8 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     """An empty database for one test: PostgreSQL when configured, else a SQLite file."""
     admin_url = postgres_admin_url()
     if admin_url is None:
+        if "postgres" in os.environ.get(REQUIRE_ENV, ""):
+            pytest.fail(f"postgres is required in this run but {POSTGRES_ENV} is not set")
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
         return
     url = create_postgres_database(admin_url)
@@ -74,7 +89,7 @@ def postgres_url() -> Iterator[str]:
     """An empty PostgreSQL database; the test is skipped when PostgreSQL is not configured."""
     admin_url = postgres_admin_url()
     if admin_url is None:
-        pytest.skip(f"needs PostgreSQL: set {POSTGRES_ENV} (CI does)")
+        skip_unless_available("postgres", f"needs PostgreSQL: set {POSTGRES_ENV} (CI does)")
     url = create_postgres_database(admin_url)
     try:
         yield url
