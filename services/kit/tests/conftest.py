@@ -11,10 +11,13 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
+from sqlalchemy import text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from iro_kit.app import ServiceSpec, create_service_app
 from iro_kit.auth import Principal, Role, require_roles
-from iro_kit.errors import problem_responses
+from iro_kit.db import KitBase, SessionDep, new_metadata
+from iro_kit.errors import Unprocessable, problem_responses
 from iro_kit.migrations import upgrade_to_head
 from iro_kit.settings import ServiceSettings
 
@@ -24,6 +27,17 @@ MIGRATIONS = Path(__file__).parent / "fixture_migrations"
 class ReviewIn(BaseModel):
     held_on: date
     participation_code: str = Field(pattern=r"^PN[0-7]$")
+
+
+class _Base(KitBase):
+    __abstract__ = True
+    metadata = new_metadata()
+
+
+class Note(_Base):
+    __tablename__ = "note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(unique=True)
 
 
 def _router() -> APIRouter:
@@ -40,6 +54,23 @@ def _router() -> APIRouter:
         principal: Principal = Depends(require_roles(Role.iro_manager)),
     ) -> Principal:
         return principal
+
+    @router.post("/notes", status_code=201)
+    async def add_notes(labels: list[str], session: SessionDep, fail: bool = False) -> int:
+        # Each insert is flushed at commit, after the handler returns: a duplicate label
+        # fails the commit itself.
+        for label in labels:
+            await session.execute(
+                text("INSERT INTO note (label) VALUES (:label)"), {"label": label}
+            )
+        if fail:
+            raise Unprocessable("refused after writing")
+        return len(labels)
+
+    @router.get("/notes")
+    async def list_notes(session: SessionDep) -> list[str]:
+        rows = await session.execute(text("SELECT label FROM note ORDER BY label"))
+        return list(rows.scalars())
 
     @router.get("/boom")
     async def boom(_: Principal = Depends(require_roles())) -> None:

@@ -104,4 +104,6 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(_request_session)]
+# scope="function": the transaction ends before the response is sent, so a failed commit is the
+# client's error response, never a 201 for a write that did not happen.
+SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]

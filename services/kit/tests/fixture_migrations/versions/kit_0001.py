@@ -14,7 +14,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table("note", sa.Column("id", sa.Integer, primary_key=True))
+    op.create_table(
+        "note",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("label", sa.String(50), nullable=False, unique=True),
+    )
 
 
 def downgrade() -> None:
