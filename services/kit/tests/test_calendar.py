@@ -101,7 +101,8 @@ def test_last_working_day_on_or_before_a_sunday_bank_holiday_weekend() -> None:
     assert cal.last_working_day_on_or_before(date(2017, 4, 13)) == date(2017, 4, 13)
 
 
-days = st.dates(min_value=date(2010, 1, 1), max_value=date(2035, 12, 31))
+# Across the edges of the precomputed table too, where the calendar counts day by day.
+days = st.dates(min_value=date(1985, 1, 1), max_value=date(2080, 12, 31))
 counts = st.integers(min_value=0, max_value=300)
 
 
@@ -129,3 +130,11 @@ def test_n_plus_one_working_days_is_always_later_than_n(start: date, n: int) -> 
 @given(days, counts)
 def test_counting_inverts_adding(start: date, n: int) -> None:
     assert cal.working_days_between(start, cal.add_working_days(start, n)) == n
+
+
+@given(days, st.integers(min_value=-300, max_value=300))
+def test_table_lookups_agree_with_counting_day_by_day(start: date, n: int) -> None:
+    assert cal.add_working_days(start, n) == cal._step(start, n)
+    assert cal.next_working_day_on_or_after(start) >= start
+    assert cal.is_working_day(cal.next_working_day_on_or_after(start))
+    assert cal.last_working_day_on_or_before(start) <= start
