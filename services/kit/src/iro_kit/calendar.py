@@ -81,13 +81,11 @@ class WorkingDayCalendar:
         """The n-th working day after `start` (before it, for negative n); `start` if n is 0."""
         if n == 0:
             return start
-        offset = self._offset(start)
-        if offset is not None:
-            index = (
-                self._cumulative[offset] + n - 1
-                if n > 0
-                else (self._cumulative[offset] - self._flags[offset] + n)
-            )
+        # `_offset` inlined: this is the hot path of bulk schedules.
+        offset = start.toordinal() - self._first
+        if 0 <= offset < self._size:
+            passed = self._cumulative[offset]  # working days up to and including `start`
+            index = passed + n - 1 if n > 0 else passed - self._flags[offset] + n
             if 0 <= index < len(self._ordinals):
                 return date.fromordinal(self._ordinals[index])
         return self._step(start, n)

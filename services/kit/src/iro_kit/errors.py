@@ -112,6 +112,21 @@ class Unprocessable(ProblemError):
     status, slug, title = 422, "validation-error", "Request is invalid"
 
 
+def invalid(
+    pointer: str, message: str, *, slug: str | None = None, title: str | None = None
+) -> Unprocessable:
+    """A 422 naming one body field: `raise invalid("/held_on", "is in the future")`."""
+    error = Unprocessable(
+        f"{pointer.lstrip('/')}: {message}",
+        errors=[FieldProblem(pointer=pointer, location="body", message=message)],
+    )
+    if slug:
+        error.slug = slug
+    if title:
+        error.title = title
+    return error
+
+
 class ServiceUnavailable(ProblemError):
     status, slug, title = 503, "service-unavailable", "A dependency is unavailable"
 

@@ -1,4 +1,29 @@
-"""The reviews-api schema's declarative base; domain packages add their tables to it."""
+"""The reviews-api schema. One module: the tables are few and refer to each other.
+
+Records that users can correct are soft-deleted (a mistaken record): `deleted_at`, `deleted_by`
+and `deletion_reason` say who removed it and why, and every read leaves them out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    Uuid,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
 
 from iro_kit.db import KitBase, new_metadata
 
@@ -6,3 +31,139 @@ from iro_kit.db import KitBase, new_metadata
 class Base(KitBase):
     __abstract__ = True
     metadata = new_metadata()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Timestamps:
+    # Set in Python, so they are known after a flush without another round trip.
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now(), onupdate=_now
+    )
+
+
+class SoftDeleted:
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_by: Mapped[str | None] = mapped_column(String(200))
+    deletion_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Child(Timestamps, Base):
+    __tablename__ = "child"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    external_id: Mapped[str] = mapped_column(String(100), unique=True)
+    given_name: Mapped[str] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class Episode(Timestamps, SoftDeleted, Base):
+    __tablename__ = "episode"
+    __table_args__ = (
+        CheckConstraint("end_on IS NULL OR end_on >= start_on", name="ends_after_start"),
+        Index("ix_episode_child_start", "child_id", "start_on"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("child.id"))
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    start_on: Mapped[date] = mapped_column(Date)
+    end_on: Mapped[date | None] = mapped_column(Date)
+    reason_new_episode: Mapped[str] = mapped_column(String(2))
+    legal_status: Mapped[str] = mapped_column(String(2))
+    placement: Mapped[str | None] = mapped_column(String(3))
+    reason_ended: Mapped[str | None] = mapped_column(String(3))
+
+
+class Iro(Timestamps, Base):
+    __tablename__ = "iro"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    fte: Mapped[Decimal] = mapped_column(Numeric(3, 2))
+    in_post_from: Mapped[date] = mapped_column(Date)
+    in_post_to: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class Allocation(Timestamps, SoftDeleted, Base):
+    __tablename__ = "allocation"
+    __table_args__ = (
+        Index("ix_allocation_iro_dates", "iro_id", "from_on", "to_on"),
+        Index("ix_allocation_child", "child_id", "from_on"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("child.id"))
+    iro_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("iro.id"))
+    from_on: Mapped[date] = mapped_column(Date)
+    to_on: Mapped[date | None] = mapped_column(Date)  # the last day of the allocation
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class Review(Timestamps, SoftDeleted, Base):
+    __tablename__ = "review"
+    __table_args__ = (
+        CheckConstraint("held_on IS NOT NULL OR scheduled_for IS NOT NULL", name="held_or_booked"),
+        Index("ix_review_child_held", "child_id", "held_on"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("child.id"))
+    scheduled_for: Mapped[date | None] = mapped_column(Date)
+    held_on: Mapped[date | None] = mapped_column(Date)
+    series_started_on: Mapped[date | None] = mapped_column(Date)
+    participation_code: Mapped[str | None] = mapped_column(String(3))
+    views_method: Mapped[str | None] = mapped_column(String(30))
+    late_reason: Mapped[str | None] = mapped_column(String(40))
+    late_reason_text: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    # As computed by the schedule when recorded, and recomputed when an earlier record changes.
+    period_started_on: Mapped[date | None] = mapped_column(Date)
+    sequence: Mapped[str | None] = mapped_column(String(20))
+    due_by: Mapped[date | None] = mapped_column(Date)
+    in_timescale: Mapped[bool | None]
+    created_by: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class Visit(Timestamps, SoftDeleted, Base):
+    __tablename__ = "visit"
+    __table_args__ = (Index("ix_visit_child_on", "child_id", "visited_on"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("child.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # pre_review | midway
+    visited_on: Mapped[date] = mapped_column(Date)
+    iro_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("iro.id"))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class SecurePlacement(Timestamps, SoftDeleted, Base):
+    __tablename__ = "secure_placement"
+    __table_args__ = (
+        CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="ends_after_start"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("child.id"), index=True)
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+
+
+class SecureReview(Timestamps, SoftDeleted, Base):
+    __tablename__ = "secure_review"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    placement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("secure_placement.id"), index=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    panel: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    notes: Mapped[str | None] = mapped_column(Text)
+    due_by: Mapped[date] = mapped_column(Date)
+    in_timescale: Mapped[bool]
+    created_by: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(default=1)

@@ -1,6 +1,8 @@
 from pydantic_settings import SettingsConfigDict
 
+from iro_kit.calendar import WorkingDayCalendar
 from iro_kit.settings import ServiceSettings
+from reviews_api.schedule import MonthRule, ScheduleRules
 
 
 class Settings(ServiceSettings):
@@ -9,3 +11,18 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="REVIEWS_", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///var/reviews.db"
+
+    # The schedule (DOMAIN.md): how months are counted and the lead times around a review.
+    month_rule: MonthRule = MonthRule.days
+    plan_by_working_days: int = 20
+    visit_working_days: int = 5
+    due_soon_working_days: int = 10
+
+    def schedule_rules(self, calendar: WorkingDayCalendar) -> ScheduleRules:
+        return ScheduleRules(
+            calendar=calendar,
+            month_rule=self.month_rule,
+            plan_by_working_days=self.plan_by_working_days,
+            visit_working_days=self.visit_working_days,
+            due_soon_working_days=self.due_soon_working_days,
+        )

@@ -1,0 +1,111 @@
+"""A child's case file: the records the schedule is computed from, loaded in bulk.
+
+The schedule module is pure; this is where database rows become its plain inputs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from iro_kit.errors import NotFound
+from reviews_api.models import Child, Episode, Review
+from reviews_api.schedule import (
+    EpisodeFacts,
+    ExplainedDate,
+    PeriodOfCare,
+    ReviewFacts,
+    Schedule,
+    ScheduleRules,
+    compute_schedule,
+    periods_of_care,
+)
+
+
+@dataclass
+class CaseFile:
+    child: Child
+    episodes: list[Episode] = field(default_factory=list)
+    reviews: list[Review] = field(default_factory=list)
+
+    def episode_facts(self) -> list[EpisodeFacts]:
+        return [
+            EpisodeFacts(e.start_on, e.end_on, e.legal_status, e.reason_new_episode)
+            for e in self.episodes
+        ]
+
+    def review_facts(self) -> list[ReviewFacts]:
+        return [
+            ReviewFacts(r.held_on, r.series_started_on, r.id)
+            for r in self.reviews
+            if r.held_on is not None
+        ]
+
+    def booked_for(self) -> date | None:
+        booked = [r.scheduled_for for r in self.reviews if r.held_on is None and r.scheduled_for]
+        return max(booked) if booked else None
+
+    def periods(self) -> list[PeriodOfCare]:
+        return periods_of_care(self.episode_facts())
+
+    def schedule(self, rules: ScheduleRules, as_at: date) -> Schedule:
+        return compute_schedule(
+            self.episode_facts(), self.review_facts(), rules, as_at, self.booked_for()
+        )
+
+    def episode_ids_of(self, period: PeriodOfCare) -> list[uuid.UUID]:
+        # Matched by start: a period's facts may be truncated to what was known on a past day.
+        starts = {facts.start for facts in period.episodes}
+        return [e.id for e in self.episodes if e.start_on in starts]
+
+
+async def load_casefiles(
+    session: AsyncSession, child_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, CaseFile]:
+    ids = list(child_ids)
+    if not ids:
+        return {}
+    files: dict[uuid.UUID, CaseFile] = {}
+    for chunk_start in range(0, len(ids), 5000):
+        chunk = ids[chunk_start : chunk_start + 5000]
+        children = await session.scalars(select(Child).where(Child.id.in_(chunk)))
+        for child in children:
+            files[child.id] = CaseFile(child)
+        episodes: dict[uuid.UUID, list[Episode]] = defaultdict(list)
+        for episode in await session.scalars(
+            select(Episode)
+            .where(Episode.child_id.in_(chunk), Episode.deleted_at.is_(None))
+            .order_by(Episode.start_on)
+        ):
+            episodes[episode.child_id].append(episode)
+        for review in await session.scalars(
+            select(Review).where(Review.child_id.in_(chunk), Review.deleted_at.is_(None))
+        ):
+            files[review.child_id].reviews.append(review)
+        for child_id, child_episodes in episodes.items():
+            files[child_id].episodes = child_episodes
+    return files
+
+
+async def load_casefile(session: AsyncSession, child_id: uuid.UUID) -> CaseFile:
+    files = await load_casefiles(session, [child_id])
+    if child_id not in files:
+        raise NotFound("No child has this id.")
+    return files[child_id]
+
+
+def explained(value: ExplainedDate | None) -> dict[str, object] | None:
+    if value is None:
+        return None
+    return {
+        "date": value.value,
+        "rule": value.rule,
+        "counted_from": value.counted_from,
+        "explanation": value.explanation,
+    }

@@ -1,0 +1,56 @@
+"""What every reviews-api route shares: roles, the schedule rules, the day asked about."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from iro_kit.auth import Principal, Role, require_roles, roles_text
+from reviews_api.schedule import ScheduleRules
+
+READ_ROLES = (Role.iro, Role.iro_manager, Role.business_support, Role.performance)
+RECORD_ROLES = (Role.iro, Role.iro_manager, Role.business_support)
+ALLOCATE_ROLES = (Role.iro_manager,)
+CASE_DATA_ROLES = (Role.integration, Role.business_support)
+IRO_ADMIN_ROLES = (Role.iro_manager, Role.business_support)
+
+Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
+Recorder = Annotated[Principal, Depends(require_roles(*RECORD_ROLES))]
+Allocator = Annotated[Principal, Depends(require_roles(*ALLOCATE_ROLES))]
+CaseDataWriter = Annotated[Principal, Depends(require_roles(*CASE_DATA_ROLES))]
+IroAdmin = Annotated[Principal, Depends(require_roles(*IRO_ADMIN_ROLES))]
+
+READ_TEXT = roles_text(*READ_ROLES)
+RECORD_TEXT = roles_text(*RECORD_ROLES)
+ALLOCATE_TEXT = roles_text(*ALLOCATE_ROLES)
+CASE_DATA_TEXT = roles_text(*CASE_DATA_ROLES)
+IRO_ADMIN_TEXT = roles_text(*IRO_ADMIN_ROLES)
+
+
+def today() -> date:
+    """Today in England. Dates here are calendar dates in Europe/London."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Europe/London")).date()
+
+
+def _as_at(
+    as_at: Annotated[
+        date | None,
+        Query(description="The day to compute for (default today); replays a past day exactly."),
+    ] = None,
+) -> date:
+    return as_at or today()
+
+
+AsAt = Annotated[date, Depends(_as_at)]
+
+
+def _rules(request: Request) -> ScheduleRules:
+    return request.app.state.schedule_rules
+
+
+RulesDep = Annotated[ScheduleRules, Depends(_rules)]

@@ -1,0 +1,199 @@
+"""Routes for IROs, allocations and caseloads."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Response, status
+from sqlalchemy import select
+
+from iro_kit.db import SessionDep
+from iro_kit.errors import NotFound, problem_responses
+from iro_kit.pagination import Page, PageDep
+from reviews_api.children.schemas import Deletion
+from reviews_api.deps import (
+    ALLOCATE_TEXT,
+    IRO_ADMIN_TEXT,
+    READ_TEXT,
+    Allocator,
+    AsAt,
+    IroAdmin,
+    Reader,
+)
+from reviews_api.iros import service
+from reviews_api.iros.schemas import (
+    AllocationCreate,
+    AllocationRead,
+    Caseload,
+    CaseloadSummary,
+    IroCreate,
+    IroRead,
+    IroUpdate,
+    Reallocation,
+    ReallocationLetter,
+)
+from reviews_api.models import Iro
+
+router = APIRouter(prefix="/reviews/v1", tags=["iros"])
+READ_ERRORS = problem_responses(401, 403, 404, 422)
+WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
+
+
+@router.post(
+    "/iros",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add an IRO",
+    description="An IRO with their FTE and the dates they are in post. " + IRO_ADMIN_TEXT,
+    responses=WRITE_ERRORS,
+)
+async def create_iro(
+    body: IroCreate, session: SessionDep, _: IroAdmin, response: Response
+) -> IroRead:
+    iro = await service.create_iro(session, body)
+    response.headers["Location"] = f"/reviews/v1/iros/{iro.id}"
+    return IroRead.model_validate(iro)
+
+
+@router.get(
+    "/iros", summary="List IROs", description="By name. " + READ_TEXT, responses=READ_ERRORS
+)
+async def list_iros(session: SessionDep, _: Reader, page: PageDep) -> Page[IroRead]:
+    rows = list(
+        await session.scalars(
+            select(Iro).order_by(Iro.name, Iro.id).offset(page.offset).limit(page.limit + 1)
+        )
+    )
+    items = [IroRead.model_validate(i) for i in rows[: page.limit]]
+    return page.page(items, has_more=len(rows) > page.limit)
+
+
+@router.get(
+    "/iros/suggestion",
+    summary="The IRO with most room for a new child",
+    description="Among IROs in post on `as_at`, the one furthest below the handbook maximum of "
+    "70 children per full-time IRO (70 x FTE - allocated children). " + READ_TEXT,
+    responses=READ_ERRORS,
+)
+async def suggest_iro(session: SessionDep, _: Reader, as_at: AsAt) -> Caseload:
+    best = service.most_room(await service.caseloads(session, as_at))
+    if best is None:
+        raise NotFound("No IRO is in post on that day.")
+    return best
+
+
+@router.get("/iros/{iro_id}", summary="Get an IRO", description=READ_TEXT, responses=READ_ERRORS)
+async def get_iro(iro_id: uuid.UUID, session: SessionDep, _: Reader) -> IroRead:
+    return IroRead.model_validate(await service.get_iro(session, iro_id))
+
+
+@router.patch(
+    "/iros/{iro_id}",
+    summary="Change an IRO's details",
+    description="Set `in_post_to` when an IRO leaves, then reallocate their children. "
+    + IRO_ADMIN_TEXT,
+    responses=WRITE_ERRORS,
+)
+async def update_iro(
+    iro_id: uuid.UUID, body: IroUpdate, session: SessionDep, _: IroAdmin
+) -> IroRead:
+    return IroRead.model_validate(await service.update_iro(session, iro_id, body))
+
+
+@router.get(
+    "/caseloads",
+    summary="Caseloads of every IRO in post",
+    description="Looked after children (V3/V4 short breaks left out) allocated to each IRO on "
+    "`as_at`, their FTE, caseload per FTE and whether it is inside the IRO Handbook's 50-70; "
+    "and the service's average caseload (children / total FTE). " + READ_TEXT,
+    responses=READ_ERRORS,
+)
+async def get_caseloads(session: SessionDep, _: Reader, as_at: AsAt) -> CaseloadSummary:
+    return await service.caseloads(session, as_at)
+
+
+@router.get(
+    "/iros/{iro_id}/caseload",
+    summary="One IRO's caseload",
+    description=READ_TEXT,
+    responses=READ_ERRORS,
+)
+async def get_caseload(iro_id: uuid.UUID, session: SessionDep, _: Reader, as_at: AsAt) -> Caseload:
+    iro = await service.get_iro(session, iro_id)
+    summary = await service.caseloads(session, as_at)
+    found = next((c for c in summary.iros if c.iro_id == iro_id), None)
+    return found or Caseload(
+        iro_id=iro.id,
+        name=iro.name,
+        fte=float(iro.fte),
+        children=0,
+        short_break_children=0,
+        caseload_per_fte=None,
+        within_handbook_range=None,
+        room=0,
+    )
+
+
+@router.post(
+    "/children/{child_id}/allocations",
+    status_code=status.HTTP_201_CREATED,
+    tags=["iros"],
+    summary="Allocate a child to an IRO",
+    description="From `from_on`; the previous allocation ends the day before, and the history is "
+    "kept. An IRO should be allocated within 5 working days of the child becoming looked after. "
+    + ALLOCATE_TEXT,
+    responses=WRITE_ERRORS,
+)
+async def allocate(
+    child_id: uuid.UUID,
+    body: AllocationCreate,
+    session: SessionDep,
+    principal: Allocator,
+    response: Response,
+) -> AllocationRead:
+    allocation, _ = await service.allocate(session, child_id, body, principal.subject)
+    response.headers["Location"] = f"/reviews/v1/children/{child_id}/allocations"
+    return AllocationRead.model_validate(allocation)
+
+
+@router.get(
+    "/children/{child_id}/allocations",
+    summary="A child's allocation history",
+    description="Oldest first. " + READ_TEXT,
+    responses=READ_ERRORS,
+)
+async def allocation_history(
+    child_id: uuid.UUID, session: SessionDep, _: Reader
+) -> list[AllocationRead]:
+    rows = await service.allocation_history(session, child_id)
+    return [AllocationRead.model_validate(a) for a in rows]
+
+
+@router.delete(
+    "/allocations/{allocation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a mistaken allocation",
+    description="Who deleted it and why are kept. " + ALLOCATE_TEXT,
+    responses=WRITE_ERRORS,
+)
+async def delete_allocation(
+    allocation_id: uuid.UUID,
+    body: Annotated[Deletion, Body()],
+    session: SessionDep,
+    principal: Allocator,
+) -> None:
+    await service.delete_allocation(session, allocation_id, body.reason, principal.subject)
+
+
+@router.post(
+    "/iros/{iro_id}/reallocate",
+    summary="Reallocate an IRO's children",
+    description="When an IRO leaves: every child allocated to them on `from_on` moves to the IRO "
+    "named in `assignments`, or else to the IRO with most room at that moment. Returns, for "
+    "each child, the new IRO's name for the letter to the child. " + ALLOCATE_TEXT,
+    responses=WRITE_ERRORS,
+)
+async def reallocate(
+    iro_id: uuid.UUID, body: Reallocation, session: SessionDep, principal: Allocator
+) -> list[ReallocationLetter]:
+    return await service.reallocate(session, iro_id, body, principal.subject)

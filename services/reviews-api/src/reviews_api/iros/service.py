@@ -1,0 +1,261 @@
+"""IROs, allocations and caseloads."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from iro_kit.errors import Conflict, NotFound, invalid
+from reviews_api.iros.schemas import (
+    AllocationCreate,
+    Caseload,
+    CaseloadSummary,
+    IroCreate,
+    IroUpdate,
+    Reallocation,
+    ReallocationLetter,
+)
+from reviews_api.models import Allocation, Child, Episode, Iro
+from reviews_api.schedule.model import SHORT_BREAK_STATUSES
+
+HANDBOOK_MIN, HANDBOOK_MAX = 50, 70
+
+
+async def get_iro(session: AsyncSession, iro_id: uuid.UUID) -> Iro:
+    iro = await session.get(Iro, iro_id)
+    if iro is None:
+        raise NotFound("No IRO has this id.")
+    return iro
+
+
+async def _email_free(session: AsyncSession, email: str, iro_id: uuid.UUID | None = None) -> None:
+    clash = await session.scalar(select(Iro.id).where(Iro.email == email))
+    if clash is not None and clash != iro_id:
+        raise Conflict("Another IRO has this email address.")
+
+
+async def create_iro(session: AsyncSession, body: IroCreate) -> Iro:
+    if body.in_post_to is not None and body.in_post_to < body.in_post_from:
+        raise invalid("/in_post_to", "must be on or after in_post_from")
+    await _email_free(session, body.email)
+    iro = Iro(**body.model_dump())
+    session.add(iro)
+    await session.flush()
+    return iro
+
+
+async def update_iro(session: AsyncSession, iro_id: uuid.UUID, body: IroUpdate) -> Iro:
+    iro = await get_iro(session, iro_id)
+    changes = body.model_dump(exclude_unset=True)
+    for name in ("name", "email", "fte", "in_post_from"):
+        if name in changes and changes[name] is None:
+            raise invalid(f"/{name}", "cannot be null")
+    if "email" in changes:
+        await _email_free(session, changes["email"], iro_id)
+    for name, value in changes.items():
+        setattr(iro, name, value)
+    if iro.in_post_to is not None and iro.in_post_to < iro.in_post_from:
+        raise invalid("/in_post_to", "must be on or after in_post_from")
+    iro.version += 1
+    await session.flush()
+    return iro
+
+
+def in_post(iro: Iro, day: date) -> bool:
+    return iro.in_post_from <= day and (iro.in_post_to is None or iro.in_post_to >= day)
+
+
+def _active_on(day: date) -> ColumnElement[bool]:
+    return and_(
+        Allocation.from_on <= day,
+        or_(Allocation.to_on.is_(None), Allocation.to_on >= day),
+        Allocation.deleted_at.is_(None),
+    )
+
+
+async def allocations_on(
+    session: AsyncSession, day: date, child_ids: list[uuid.UUID] | None = None
+) -> dict[uuid.UUID, Allocation]:
+    """Each child's allocation on `day`."""
+    query = select(Allocation).where(_active_on(day))
+    if child_ids is not None:
+        query = query.where(Allocation.child_id.in_(child_ids))
+    return {a.child_id: a for a in await session.scalars(query)}
+
+
+async def looked_after_on(session: AsyncSession, day: date) -> dict[uuid.UUID, str]:
+    """Children looked after on `day`, with their legal status that day."""
+    rows = await session.execute(
+        select(Episode.child_id, Episode.legal_status).where(
+            Episode.start_on <= day,
+            or_(Episode.end_on.is_(None), Episode.end_on > day),
+            Episode.deleted_at.is_(None),
+        )
+    )
+    return dict(rows.all())
+
+
+async def allocate(
+    session: AsyncSession, child_id: uuid.UUID, body: AllocationCreate, by: str
+) -> tuple[Allocation, Allocation | None]:
+    """Allocate a child to an IRO from a day, ending the allocation before it."""
+    if await session.get(Child, child_id) is None:
+        raise NotFound("No child has this id.")
+    iro = await get_iro(session, body.iro_id)
+    if not in_post(iro, body.from_on):
+        raise invalid("/from_on", f"the IRO is not in post on {body.from_on}")
+    history = list(
+        await session.scalars(
+            select(Allocation)
+            .where(Allocation.child_id == child_id, Allocation.deleted_at.is_(None))
+            .order_by(Allocation.from_on)
+        )
+    )
+    previous = None
+    for allocation in history:
+        if allocation.from_on >= body.from_on:
+            raise Conflict(
+                "The child has an allocation starting on or after this date; delete it if it was "
+                "a mistake.",
+                extra={"allocation_id": str(allocation.id)},
+            )
+        if allocation.to_on is None or allocation.to_on >= body.from_on:
+            if allocation.iro_id == body.iro_id:
+                raise Conflict("The child is already allocated to this IRO on that date.")
+            allocation.to_on = body.from_on - timedelta(days=1)
+            previous = allocation
+    created = Allocation(
+        child_id=child_id,
+        iro_id=body.iro_id,
+        from_on=body.from_on,
+        reason=body.reason,
+        created_by=by,
+    )
+    session.add(created)
+    await session.flush()
+    return created, previous
+
+
+async def allocation_history(session: AsyncSession, child_id: uuid.UUID) -> list[Allocation]:
+    if await session.get(Child, child_id) is None:
+        raise NotFound("No child has this id.")
+    return list(
+        await session.scalars(
+            select(Allocation)
+            .where(Allocation.child_id == child_id, Allocation.deleted_at.is_(None))
+            .order_by(Allocation.from_on)
+        )
+    )
+
+
+async def delete_allocation(
+    session: AsyncSession, allocation_id: uuid.UUID, reason: str, by: str
+) -> None:
+    allocation = await session.get(Allocation, allocation_id)
+    if allocation is None or allocation.deleted_at is not None:
+        raise NotFound("No allocation has this id.")
+    allocation.deleted_at, allocation.deleted_by = datetime.now(UTC), by
+    allocation.deletion_reason = reason
+    await session.flush()
+
+
+def _caseload(iro: Iro, children: int, short_breaks: int) -> Caseload:
+    fte = float(iro.fte)
+    per_fte = children / fte if fte else None
+    return Caseload(
+        iro_id=iro.id,
+        name=iro.name,
+        fte=fte,
+        children=children,
+        short_break_children=short_breaks,
+        caseload_per_fte=per_fte,
+        within_handbook_range=None if per_fte is None else HANDBOOK_MIN <= per_fte <= HANDBOOK_MAX,
+        room=HANDBOOK_MAX * fte - children,
+    )
+
+
+async def caseloads(session: AsyncSession, day: date) -> CaseloadSummary:
+    looked_after = await looked_after_on(session, day)
+    allocations = await allocations_on(session, day)
+    counts: Counter[uuid.UUID] = Counter()
+    short_breaks: Counter[uuid.UUID] = Counter()
+    for child_id, legal_status in looked_after.items():
+        allocation = allocations.get(child_id)
+        if allocation is None:
+            continue
+        bucket = short_breaks if legal_status in SHORT_BREAK_STATUSES else counts
+        bucket[allocation.iro_id] += 1
+    iros = [i for i in await session.scalars(select(Iro).order_by(Iro.name)) if in_post(i, day)]
+    population = sum(1 for s in looked_after.values() if s not in SHORT_BREAK_STATUSES)
+    total_fte = float(sum(i.fte for i in iros))
+    return CaseloadSummary(
+        as_at=day,
+        looked_after_children=population,
+        unallocated_children=sum(1 for c in looked_after if c not in allocations),
+        total_fte=total_fte,
+        average_caseload=population / total_fte if total_fte else None,
+        iros=[_caseload(i, counts[i.id], short_breaks[i.id]) for i in iros],
+    )
+
+
+def most_room(
+    summary: CaseloadSummary, excluding: frozenset[uuid.UUID] = frozenset()
+) -> Caseload | None:
+    """The IRO with the most room below the handbook maximum (fewest children on a tie)."""
+    candidates = [c for c in summary.iros if c.iro_id not in excluding]
+    return max(candidates, key=lambda c: (c.room, -c.children), default=None)
+
+
+async def reallocate(
+    session: AsyncSession, leaving_iro_id: uuid.UUID, body: Reallocation, by: str
+) -> list[ReallocationLetter]:
+    """Move every child allocated to an IRO on `from_on` to new IROs, one allocation each."""
+    await get_iro(session, leaving_iro_id)
+    current = [
+        a
+        for a in (await allocations_on(session, body.from_on)).values()
+        if a.iro_id == leaving_iro_id
+    ]
+    chosen = {a.child_id: a.iro_id for a in body.assignments}
+    unknown = set(chosen) - {a.child_id for a in current}
+    if unknown:
+        raise invalid("/assignments", "names a child not allocated to this IRO on from_on")
+    if leaving_iro_id in chosen.values():
+        raise invalid("/assignments", "cannot reallocate a child to the leaving IRO")
+    summary = await caseloads(session, body.from_on)
+    room = {c.iro_id: c for c in summary.iros}
+    letters = []
+    for allocation in sorted(current, key=lambda a: str(a.child_id)):
+        target_id = chosen.get(allocation.child_id)
+        if target_id is None:
+            best = most_room(summary, frozenset({leaving_iro_id}))
+            if best is None:
+                raise Conflict("No other IRO is in post on from_on to take the children.")
+            target_id = best.iro_id
+        target = await get_iro(session, target_id)
+        await allocate(
+            session,
+            allocation.child_id,
+            AllocationCreate(iro_id=target_id, from_on=body.from_on, reason=body.reason),
+            by,
+        )
+        if target_id in room:
+            room[target_id].room -= 1
+            room[target_id].children += 1
+        child = await session.get(Child, allocation.child_id)
+        assert child is not None
+        letters.append(
+            ReallocationLetter(
+                child_id=child.id,
+                external_id=child.external_id,
+                child_name=f"{child.given_name} {child.family_name}",
+                new_iro_id=target.id,
+                new_iro_name=target.name,
+                from_on=body.from_on,
+            )
+        )
+    return letters

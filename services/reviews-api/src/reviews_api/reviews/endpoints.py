@@ -1,0 +1,152 @@
+"""Routes for recording reviews and IRO visits."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Response, status
+
+from iro_kit.db import SessionDep
+from iro_kit.errors import problem_responses
+from reviews_api.children.schemas import Deletion
+from reviews_api.deps import READ_TEXT, RECORD_TEXT, Reader, Recorder, RulesDep, today
+from reviews_api.reviews import service, visits
+from reviews_api.reviews.schemas import (
+    ReviewCreate,
+    ReviewRead,
+    ReviewUpdate,
+    VisitCreate,
+    VisitRead,
+)
+
+router = APIRouter(prefix="/reviews/v1", tags=["reviews"])
+READ_ERRORS = problem_responses(401, 403, 404, 422)
+WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
+
+_RECORD_RULES = (
+    "A held review needs `participation_code` (PN0 only under 4 on the review date, PN1-PN7 "
+    "only from 4) and, when held after its due-by date, a `late_reason` (422 "
+    "`late-reason-required` otherwise; a review that started in time and concluded late over a "
+    "series of meetings gets `series_of_meetings`). A review dated in the future, before the "
+    "child's birth or outside every period of care is refused with a 422. The due-by date, "
+    "sequence and in-timescale flag are computed by the schedule and stored; every later review "
+    "of the child is reassessed when an earlier one is corrected. "
+)
+
+
+@router.post(
+    "/children/{child_id}/reviews",
+    status_code=status.HTTP_201_CREATED,
+    summary="Book or record a review",
+    description="With `scheduled_for` only, books the next review (one booking at a time). With "
+    "`held_on`, records a held review, completing the open booking if there is one. "
+    + _RECORD_RULES
+    + RECORD_TEXT,
+    responses=WRITE_ERRORS,
+)
+async def create_review(
+    child_id: uuid.UUID,
+    body: ReviewCreate,
+    session: SessionDep,
+    principal: Recorder,
+    rules: RulesDep,
+    response: Response,
+) -> ReviewRead:
+    review = await service.create_review(session, child_id, body, rules, principal.subject, today())
+    response.headers["Location"] = f"/reviews/v1/reviews/{review.id}"
+    return ReviewRead.model_validate(review)
+
+
+@router.get(
+    "/children/{child_id}/reviews",
+    summary="A child's reviews",
+    description="Held reviews by date, then the booked one. " + READ_TEXT,
+    responses=READ_ERRORS,
+)
+async def list_reviews(child_id: uuid.UUID, session: SessionDep, _: Reader) -> list[ReviewRead]:
+    return [ReviewRead.model_validate(r) for r in await service.list_reviews(session, child_id)]
+
+
+@router.get(
+    "/reviews/{review_id}", summary="Get a review", description=READ_TEXT, responses=READ_ERRORS
+)
+async def get_review(review_id: uuid.UUID, session: SessionDep, _: Reader) -> ReviewRead:
+    return ReviewRead.model_validate(await service.get_review(session, review_id))
+
+
+@router.patch(
+    "/reviews/{review_id}",
+    summary="Record or correct a review",
+    description="Record a booked review as held (set `held_on`), or correct a record. "
+    + _RECORD_RULES
+    + RECORD_TEXT,
+    responses=WRITE_ERRORS,
+)
+async def update_review(
+    review_id: uuid.UUID, body: ReviewUpdate, session: SessionDep, _: Recorder, rules: RulesDep
+) -> ReviewRead:
+    review = await service.update_review(session, review_id, body, rules, today())
+    return ReviewRead.model_validate(review)
+
+
+@router.delete(
+    "/reviews/{review_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a mistaken review",
+    description="Only for a record entered by mistake: who deleted it and why are kept, and the "
+    "child's other reviews are reassessed. " + RECORD_TEXT,
+    responses=WRITE_ERRORS,
+)
+async def delete_review(
+    review_id: uuid.UUID,
+    body: Annotated[Deletion, Body()],
+    session: SessionDep,
+    principal: Recorder,
+    rules: RulesDep,
+) -> None:
+    await service.delete_review(session, review_id, body.reason, principal.subject, rules)
+
+
+@router.post(
+    "/children/{child_id}/visits",
+    status_code=status.HTTP_201_CREATED,
+    summary="Record an IRO visit or midway review",
+    description="`pre_review`: the IRO saw the child before the review (due at least 5 working "
+    "days before it). `midway`: the IRO checked progress with the social worker between reviews. "
+    "Refused (422) in the future, before birth or outside every period of care. " + RECORD_TEXT,
+    responses=WRITE_ERRORS,
+)
+async def create_visit(
+    child_id: uuid.UUID,
+    body: VisitCreate,
+    session: SessionDep,
+    principal: Recorder,
+    response: Response,
+) -> VisitRead:
+    visit = await visits.create_visit(session, child_id, body, principal.subject, today())
+    response.headers["Location"] = f"/reviews/v1/children/{child_id}/visits"
+    return VisitRead.model_validate(visit)
+
+
+@router.get(
+    "/children/{child_id}/visits",
+    summary="A child's IRO visits",
+    description=READ_TEXT,
+    responses=READ_ERRORS,
+)
+async def list_visits(child_id: uuid.UUID, session: SessionDep, _: Reader) -> list[VisitRead]:
+    return [VisitRead.model_validate(v) for v in await visits.list_visits(session, child_id)]
+
+
+@router.delete(
+    "/visits/{visit_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a mistaken visit",
+    description="Who deleted it and why are kept. " + RECORD_TEXT,
+    responses=WRITE_ERRORS,
+)
+async def delete_visit(
+    visit_id: uuid.UUID, body: Annotated[Deletion, Body()], session: SessionDep, principal: Recorder
+) -> None:
+    await visits.delete_visit(session, visit_id, body.reason, principal.subject)

@@ -1,0 +1,46 @@
+"""IRO visits: the pre-review visit to the child and the midway review."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from iro_kit.errors import NotFound, invalid
+from reviews_api.casefile import load_casefile
+from reviews_api.models import Iro, Visit
+from reviews_api.reviews.schemas import VisitCreate
+from reviews_api.reviews.service import check_in_care
+
+
+async def create_visit(
+    session: AsyncSession, child_id: uuid.UUID, body: VisitCreate, by: str, today: date
+) -> Visit:
+    casefile = await load_casefile(session, child_id)
+    check_in_care(casefile, body.visited_on, "/visited_on", today)
+    if body.iro_id is not None and await session.get(Iro, body.iro_id) is None:
+        raise invalid("/iro_id", "no IRO has this id")
+    visit = Visit(child_id=child_id, created_by=by, **body.model_dump())
+    session.add(visit)
+    await session.flush()
+    return visit
+
+
+async def list_visits(session: AsyncSession, child_id: uuid.UUID) -> list[Visit]:
+    await load_casefile(session, child_id)
+    rows = await session.scalars(
+        select(Visit)
+        .where(Visit.child_id == child_id, Visit.deleted_at.is_(None))
+        .order_by(Visit.visited_on)
+    )
+    return list(rows)
+
+
+async def delete_visit(session: AsyncSession, visit_id: uuid.UUID, reason: str, by: str) -> None:
+    visit = await session.get(Visit, visit_id)
+    if visit is None or visit.deleted_at is not None:
+        raise NotFound("No visit has this id.")
+    visit.deleted_at, visit.deleted_by, visit.deletion_reason = datetime.now(UTC), by, reason
+    await session.flush()

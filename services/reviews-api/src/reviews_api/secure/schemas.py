@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from iro_kit.types import UtcTimestamp
+from reviews_api.children.schemas import ExplainedDateRead
+
+
+class SecurePlacementCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"example": {"started_on": "2017-06-01"}}
+    )
+    started_on: date
+    ended_on: date | None = None
+
+
+class SecurePlacementUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"example": {"ended_on": "2017-10-20"}}
+    )
+    started_on: date | None = None
+    ended_on: date | None = None
+
+
+class SecurePlacementRead(BaseModel):
+    id: uuid.UUID
+    child_id: uuid.UUID
+    started_on: date
+    ended_on: date | None
+    next_review_due_by: ExplainedDateRead | None = Field(
+        description="As at `as_at`; null once the placement has ended."
+    )
+
+
+class PanelMember(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    independent: bool = Field(description="Neither a member nor an officer of the local authority.")
+    role: str | None = Field(default=None, max_length=200)
+
+
+class SecureReviewCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "held_on": "2017-06-28",
+                "panel": [
+                    {"name": "IRO One", "independent": False, "role": "IRO"},
+                    {"name": "IRO Two", "independent": False, "role": "IRO"},
+                    {"name": "Consortium IRO", "independent": True, "role": "IRO"},
+                ],
+            }
+        },
+    )
+    held_on: date
+    panel: list[PanelMember] = Field(
+        description="At least three people, at least one of them independent of the authority."
+    )
+    notes: str | None = Field(default=None, max_length=20000)
+
+
+class SecureReviewRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    placement_id: uuid.UUID
+    held_on: date
+    panel: list[PanelMember]
+    notes: str | None
+    due_by: date
+    in_timescale: bool
+    created_by: str
+    created_at: UtcTimestamp

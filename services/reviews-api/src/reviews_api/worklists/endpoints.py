@@ -1,0 +1,120 @@
+"""Worklists: reviews due, overdue, unallocated children, visits and midway reviews due."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from iro_kit.db import SessionDep
+from iro_kit.errors import problem_responses
+from iro_kit.pagination import Page, PageDep
+from reviews_api.deps import READ_TEXT, AsAt, Reader, RulesDep
+from reviews_api.worklists import service
+from reviews_api.worklists.schemas import MidwayDue, ReviewDue, UnallocatedChild, VisitDue
+
+router = APIRouter(prefix="/reviews/v1/worklists", tags=["worklists"])
+ERRORS = problem_responses(401, 403, 422)
+
+IroFilter = Annotated[
+    uuid.UUID | None, Query(description="Only children allocated to this IRO on as_at.")
+]
+Within = Annotated[
+    int, Query(ge=0, le=130, description="Working days ahead of as_at (default 20).")
+]
+
+
+@router.get(
+    "/reviews-due",
+    summary="Reviews due soon",
+    description="Children whose next review is due within `within` working days of `as_at` "
+    "and not yet late, soonest first. " + READ_TEXT,
+    responses=ERRORS,
+)
+async def reviews_due(
+    session: SessionDep,
+    _: Reader,
+    rules: RulesDep,
+    as_at: AsAt,
+    page: PageDep,
+    iro_id: IroFilter = None,
+    within: Within = 20,
+) -> Page[ReviewDue]:
+    found = await service.entries(session, rules, as_at, iro_id)
+    return page.slice(service.reviews_due(found, rules, as_at, within, overdue=False))
+
+
+@router.get(
+    "/overdue-reviews",
+    summary="Overdue reviews",
+    description="Children whose next review was due before `as_at` and has not been held, most "
+    "overdue first (overdue from the day after the due date). " + READ_TEXT,
+    responses=ERRORS,
+)
+async def overdue_reviews(
+    session: SessionDep,
+    _: Reader,
+    rules: RulesDep,
+    as_at: AsAt,
+    page: PageDep,
+    iro_id: IroFilter = None,
+) -> Page[ReviewDue]:
+    found = await service.entries(session, rules, as_at, iro_id)
+    return page.slice(service.reviews_due(found, rules, as_at, 0, overdue=True))
+
+
+@router.get(
+    "/unallocated-children",
+    summary="Looked after children with no IRO",
+    description="Children looked after on `as_at` with no IRO allocated, by the deadline for "
+    "allocating one (5 working days after becoming looked after). " + READ_TEXT,
+    responses=ERRORS,
+)
+async def unallocated_children(
+    session: SessionDep, _: Reader, rules: RulesDep, as_at: AsAt, page: PageDep
+) -> Page[UnallocatedChild]:
+    found = await service.entries(session, rules, as_at, None)
+    return page.slice(service.unallocated(found, rules, as_at))
+
+
+@router.get(
+    "/pre-review-visits",
+    summary="Pre-review visits due",
+    description="Children whose IRO has not seen them since the previous review and whose visit "
+    "deadline (5 working days before the booked review, or the due date) is within `within` "
+    "working days of `as_at` or has passed, by deadline. " + READ_TEXT,
+    responses=ERRORS,
+)
+async def pre_review_visits(
+    session: SessionDep,
+    _: Reader,
+    rules: RulesDep,
+    as_at: AsAt,
+    page: PageDep,
+    iro_id: IroFilter = None,
+    within: Within = 20,
+) -> Page[VisitDue]:
+    found = await service.entries(session, rules, as_at, iro_id, with_visits=True)
+    return page.slice(service.visits_due(found, rules, as_at, within))
+
+
+@router.get(
+    "/midway-reviews",
+    summary="Midway reviews due",
+    description="Children whose midway point (halfway from the previous review to the next due "
+    "date) falls within `within` working days of `as_at` or has passed, with no midway review "
+    "since the previous review. " + READ_TEXT,
+    responses=ERRORS,
+)
+async def midway_reviews(
+    session: SessionDep,
+    _: Reader,
+    rules: RulesDep,
+    as_at: AsAt,
+    page: PageDep,
+    iro_id: IroFilter = None,
+    within: Within = 20,
+) -> Page[MidwayDue]:
+    found = await service.entries(session, rules, as_at, iro_id, with_visits=True)
+    return page.slice(service.midway_due(found, rules, as_at, within))
