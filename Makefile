@@ -12,9 +12,12 @@ export UV_PYTHON ?= $(PYTHON)
 
 .PHONY: run test migrate sync uv lint format bench compose-config token
 
+# uv from PyPI with pip; on a system Python that refuses pip installs (PEP 668, e.g. Debian's),
+# into the user's site instead.
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
-		|| $(PYTHON) -m pip install --quiet uv
+		|| $(PYTHON) -m pip install --quiet uv 2>/dev/null \
+		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 
 sync: uv
 	$(UV) sync --frozen

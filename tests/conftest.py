@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from iro_kit.testing import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-GATEWAY_TEMPLATE = ROOT / "deploy" / "gateway" / "templates" / "default.conf.template"
+GATEWAY_TEMPLATES = ROOT / "deploy" / "gateway" / "templates"
 
 
 @dataclass(frozen=True)
@@ -128,29 +129,28 @@ class Gateway:
     directory: Path
 
 
-@pytest.fixture(scope="module")
-def gateway(
-    running_services: dict[str, RunningService], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Gateway]:
-    nginx = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
-    if nginx is None:
+def _nginx() -> str:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
         skip_unless_available("nginx", "needs nginx (apt-get install nginx-light); CI installs it")
-    directory = tmp_path_factory.mktemp("gateway")
+    return nginx
+
+
+@contextmanager
+def start_gateway(directory: Path, upstreams: dict[str, str], rate: int = 50) -> Iterator[Gateway]:
+    """nginx from deploy/gateway/templates, rendered for loopback, as its own process."""
+    nginx = _nginx()
     port = free_port()
-    site = render_template(
-        GATEWAY_TEMPLATE.read_text(),
-        {
-            "GATEWAY_LISTEN": f"127.0.0.1:{port}",
-            "REVIEWS_UPSTREAM": f"127.0.0.1:{running_services['reviews_api'].port}",
-            "DRP_UPSTREAM": f"127.0.0.1:{running_services['drp_api'].port}",
-            "SCORECARD_UPSTREAM": f"127.0.0.1:{running_services['scorecard_api'].port}",
-            "GATEWAY_RATE_PER_SECOND": "50",
-            "GATEWAY_BURST": "50",
-        },
-    )
-    (directory / "site.conf").write_text(site)
+    values = {
+        "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+        "GATEWAY_RATE_PER_SECOND": str(rate),
+        "GATEWAY_BURST": str(rate),
+        "GATEWAY_CONF_DIR": str(directory),
+        **upstreams,
+    }
+    for template in GATEWAY_TEMPLATES.glob("*.template"):
+        rendered = render_template(template.read_text(), values)
+        (directory / template.name.removesuffix(".template")).write_text(rendered)
     (directory / "nginx.conf").write_text(
         f"""
 worker_processes 1;
@@ -165,25 +165,32 @@ http {{
     fastcgi_temp_path {directory}/fastcgi;
     uwsgi_temp_path {directory}/uwsgi;
     scgi_temp_path {directory}/scgi;
-    include {directory}/site.conf;
+    include {directory}/default.conf;
 }}
 """
     )
-    check = subprocess.run(
-        [nginx, "-t", "-p", str(directory), "-c", str(directory / "nginx.conf")],
-        capture_output=True,
-        text=True,
-    )
+    command = [nginx, "-p", str(directory), "-c", str(directory / "nginx.conf")]
+    check = subprocess.run([*command, "-t"], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     process = subprocess.Popen(
-        [nginx, "-p", str(directory), "-c", str(directory / "nginx.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=(directory / "stderr.log").open("wb"),
+        command, stdout=subprocess.DEVNULL, stderr=(directory / "stderr.log").open("wb")
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(f"{url}/reviews/health/live")
+        wait_until(f"{url}/nowhere")
         yield Gateway(url, directory)
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    running_services: dict[str, RunningService], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    upstreams = {
+        f"{info.env_prefix}UPSTREAM": f"127.0.0.1:{running_services[info.module].port}"
+        for info in SERVICES
+    }
+    with start_gateway(tmp_path_factory.mktemp("gateway"), upstreams) as started:
+        yield started

@@ -9,6 +9,8 @@ import pytest
 
 from iro_kit.testing import bearer
 
+from .conftest import free_port, start_gateway
+
 pytestmark = pytest.mark.usefixtures("gateway")
 
 
@@ -51,13 +53,28 @@ def test_request_id_is_generated_by_the_gateway_when_absent(gateway, running_ser
 
 
 @pytest.mark.parametrize(
-    "path", ["/reviews/metrics", "/drp/events", "/scorecard/admin/outbox", "/reviews/events/x"]
+    "path",
+    [
+        "/reviews/metrics",
+        "/drp/events",
+        "/scorecard/admin/outbox",
+        "/reviews/events/x",
+        "/reviews/v1/admin/dead-letters",
+        "/drp/v1/events",
+        "/REVIEWS/Metrics",
+        "/reviews//metrics",
+        "/reviews/%6detrics",
+        "/reviews/./metrics",
+        "/reviews/x/../metrics",
+        "/drp/../reviews/metrics",
+    ],
 )
-def test_internal_paths_are_not_routed(gateway, running_services, path: str) -> None:
+def test_internal_paths_are_refused_by_the_gateway_itself(gateway, path: str) -> None:
     response = httpx.get(f"{gateway.url}{path}")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["status"] == 404
+    # nginx answered, not a service: its problems name the request, not a path.
+    assert response.json()["instance"].startswith("urn:iro:request:")
 
 
 def test_metrics_are_still_served_by_the_service_directly(running_services) -> None:
@@ -73,13 +90,40 @@ def test_unknown_path_is_a_problem(gateway) -> None:
     assert response.json()["type"] == "https://iro.example/problems/not-found"
 
 
-def test_security_headers_are_set(gateway) -> None:
-    headers = httpx.get(f"{gateway.url}/reviews/health/live").headers
+def _assert_security_headers(headers: httpx.Headers) -> None:
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["x-frame-options"] == "DENY"
     assert headers["referrer-policy"] == "no-referrer"
     assert "strict-transport-security" in headers
+    assert "content-security-policy" in headers
     assert "server" not in headers or "nginx/" not in headers["server"]
+
+
+def test_security_headers_are_set(gateway) -> None:
+    _assert_security_headers(httpx.get(f"{gateway.url}/reviews/health/live").headers)
+    _assert_security_headers(httpx.get(f"{gateway.url}/nowhere").headers)
+
+
+def test_a_service_that_is_down_is_a_503_problem(running_services, tmp_path) -> None:
+    upstreams = {
+        "REVIEWS_UPSTREAM": f"127.0.0.1:{running_services['reviews_api'].port}",
+        "DRP_UPSTREAM": f"127.0.0.1:{free_port()}",  # nothing listens here
+        "SCORECARD_UPSTREAM": f"127.0.0.1:{running_services['scorecard_api'].port}",
+    }
+    with start_gateway(tmp_path, upstreams) as down:
+        response = httpx.get(f"{down.url}/drp/health/live")
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["status"] == 503
+        assert response.headers["retry-after"] == "5"
+        _assert_security_headers(response.headers)
+        assert httpx.get(f"{down.url}/reviews/health/live").status_code == 200
+
+
+def test_a_malformed_request_is_a_400_problem(gateway) -> None:
+    response = httpx.get(f"{gateway.url}/reviews/health/live", headers={"Host": ""})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
 
 
 def test_body_over_50_mb_is_refused_with_413(gateway) -> None:
@@ -107,3 +151,4 @@ def test_rate_limit_gives_429_problem(gateway) -> None:
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "1"
     assert response.json()["type"] == "https://iro.example/problems/rate-limited"
+    _assert_security_headers(response.headers)

@@ -78,6 +78,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         openapi_tags=[*spec.tags, *_KIT_TAGS],
         generate_unique_id_function=_operation_id,
         swagger_ui_parameters={"persistAuthorization": True},
+        # A redirect would come before auth and carry a raw path; one URL per resource instead.
+        redirect_slashes=False,
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -16,7 +16,7 @@ import anyio
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from iro_kit.errors import Forbidden, Unauthorized
 from iro_kit.settings import ServiceSettings
@@ -98,13 +98,16 @@ class TokenVerifier:
         raw_roles = claims.get("roles", [])
         if not isinstance(raw_roles, list):
             raise Unauthorized("The token's `roles` claim must be a list.")
-        return Principal(
-            subject=str(claims["sub"]),
-            name=claims.get("name"),
-            email=claims.get("email"),
-            roles=[Role(r) for r in raw_roles if r in known],
-            issuer=str(claims["iss"]),
-        )
+        try:
+            return Principal(
+                subject=str(claims["sub"]),
+                name=claims.get("name"),
+                email=claims.get("email"),
+                roles=[Role(r) for r in raw_roles if isinstance(r, str) and r in known],
+                issuer=str(claims["iss"]),
+            )
+        except ValidationError as exc:
+            raise Unauthorized("The token's claims are not of the expected types.") from exc
 
 
 _bearer = HTTPBearer(

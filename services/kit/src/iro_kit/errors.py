@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -246,9 +246,17 @@ async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(
+        request, 503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(IntegrityError, _on_integrity)
+    for unavailable in (OperationalError, InterfaceError, ConnectionError, TimeoutError):
+        app.add_exception_handler(unavailable, _on_database_down)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
 

@@ -23,7 +23,9 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="IRO_", extra="ignore")
 
-    environment: Environment = Environment.development
+    # Fail closed: a deployment that forgets to say gets production, which refuses dev tokens.
+    # The local run (`iro`, `make run`) and the test suite set development explicitly.
+    environment: Environment = Environment.production
     database_url: str = "sqlite+aiosqlite:///var/service.db"
     migrate_on_startup: bool = False
     log_level: str = "INFO"
@@ -54,9 +56,11 @@ class ServiceSettings(BaseSettings):
         if self.is_development:
             return self
         if not self.uses_asymmetric_keys:
+            prefix = str(self.model_config.get("env_prefix", ""))
             raise ValueError(
-                "outside development a JWT public key or JWKS URL must be configured; "
-                "the HS256 development secret is refused"
+                "outside development a JWT public key or JWKS URL must be configured "
+                f"({prefix}JWT_PUBLIC_KEY or {prefix}JWT_JWKS_URL); the HS256 development "
+                f"secret is refused. For a local run set {prefix}ENVIRONMENT=development."
             )
         return self
 

@@ -8,10 +8,10 @@ uv run iro token --role iro_manager
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from iro_kit.auth import Role
-from iro_kit.settings import PLACEHOLDER_DEV_SECRET
 from iro_kit.tokens import mint_dev_token
 
 
@@ -51,7 +51,13 @@ def serve(host: str, port: int, run_migrations: bool) -> None:
     )
 
 
+LOCAL_ENVIRONMENT = {f"{p}ENVIRONMENT": "development" for p in ("REVIEWS_", "DRP_", "SCORECARD_")}
+
+
 def main(argv: list[str] | None = None) -> None:
+    # The embedded local run is development unless the caller says otherwise.
+    for name, value in LOCAL_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
     parser = argparse.ArgumentParser(prog="iro", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     serve_cmd = commands.add_parser("serve", help="serve the three services in one process")
@@ -70,7 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     token_cmd.add_argument("--subject", default="dev-user")
     token_cmd.add_argument("--name", default="Dev User")
     token_cmd.add_argument("--hours", type=float, default=8.0)
-    token_cmd.add_argument("--secret", default=PLACEHOLDER_DEV_SECRET, help="dev HS256 secret")
+    token_cmd.add_argument(
+        "--secret", default=None, help="dev HS256 secret (default: REVIEWS_JWT_DEV_SECRET)"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -78,11 +86,18 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "migrate":
         migrate()
     else:
+        from reviews_api.settings import Settings
+
+        # The services share one dev secret, issuer and audience; reviews-api's settings say
+        # which, so a token minted here verifies against what the services are configured with.
+        settings = Settings()
         token = mint_dev_token(
             args.role,
             subject=args.subject,
             name=args.name,
-            secret=args.secret,
+            secret=args.secret or settings.jwt_dev_secret.get_secret_value(),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
             ttl_seconds=int(args.hours * 3600),
         )
         sys.stdout.write(token + "\n")
