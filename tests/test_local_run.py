@@ -51,6 +51,7 @@ def test_one_process_serves_all_three_prefixes(local_databases: Path) -> None:
         assert unknown.status_code == 404
         assert unknown.headers["content-type"] == "application/problem+json"
         assert "/reviews/docs" in unknown.json()["detail"]
+        assert len(unknown.headers["x-request-id"]) == 32
         assert client.get("/reviewsx/health/live").status_code == 404
 
 

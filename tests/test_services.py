@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import re
+import uuid
 
 import pytest
 from fastapi.testclient import TestClient
@@ -56,3 +58,19 @@ def test_settings_read_the_services_own_env_prefix(
     monkeypatch.setenv(f"{info.env_prefix}LOG_LEVEL", "WARNING")
     monkeypatch.setenv("OTHER_LOG_LEVEL", "DEBUG")
     assert settings_module.Settings().log_level == "WARNING"
+
+
+def test_every_route_but_ops_and_docs_needs_a_token(service) -> None:
+    info, client = service
+    checked = 0
+    for template, operations in client.get(f"{info.prefix}/openapi.json").json()["paths"].items():
+        path = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), template)
+        for method, operation in operations.items():
+            if "ops" in operation["tags"]:
+                continue
+            body = {} if method in ("post", "put", "patch", "delete") else None
+            response = client.request(method.upper(), path, json=body)
+            assert response.status_code == 401, (method, template, response.status_code)
+            assert response.headers["content-type"] == "application/problem+json"
+            checked += 1
+    assert checked >= 1

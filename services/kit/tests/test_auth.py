@@ -91,6 +91,21 @@ def test_token_without_subject_is_401(client: TestClient) -> None:
     _assert_401(client, jwt.encode(claims, PLACEHOLDER_DEV_SECRET, algorithm="HS256"))
 
 
+def test_role_entries_that_are_not_strings_are_ignored(client: TestClient) -> None:
+    token = jwt.encode(
+        _claims(roles=[{}, ["iro"], "iro"]), PLACEHOLDER_DEV_SECRET, algorithm="HS256"
+    )
+    response = client.get("/kit/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.json()["roles"] == ["iro"]
+
+
+@pytest.mark.parametrize("odd", [{"roles": "iro"}, {"name": 5}, {"email": {"x": 1}}])
+def test_signed_token_with_claims_of_odd_types_is_401(client: TestClient, odd: dict) -> None:
+    token = jwt.encode(_claims(**odd), PLACEHOLDER_DEV_SECRET, algorithm="HS256")
+    _assert_401(client, token)
+
+
 def test_garbage_token_is_401(client: TestClient) -> None:
     _assert_401(client, "not-a-jwt")
 

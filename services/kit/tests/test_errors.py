@@ -58,6 +58,12 @@ def test_unknown_route_is_404_problem(client: TestClient) -> None:
     assert body["instance"] == "/kit/v1/no-such-thing"
 
 
+def test_trailing_slash_is_not_redirected(client: TestClient) -> None:
+    response = client.get("/kit/v1/me/", headers=IRO, follow_redirects=False)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
 def test_wrong_method_is_405_problem(client: TestClient) -> None:
     response = client.delete("/kit/v1/me", headers=IRO)
     assert response.status_code == 405

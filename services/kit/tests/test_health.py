@@ -44,6 +44,15 @@ def test_ready_is_503_on_an_unreachable_postgres_server(make_app: Callable[..., 
     assert response.json()["detail"] == "The database is unreachable."
 
 
+def test_business_route_is_503_when_the_database_is_down(make_app: Callable[..., FastAPI]) -> None:
+    app = make_app(migrate=False, database_url="postgresql://nobody@127.0.0.1:9/none")
+    with TestClient(app) as client:
+        response = client.get("/kit/v1/notes")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "5"
+
+
 def test_ready_is_503_when_migrations_are_not_applied(make_app: Callable[..., FastAPI]) -> None:
     with TestClient(make_app(migrate=False)) as client:
         response = client.get("/kit/health/ready")

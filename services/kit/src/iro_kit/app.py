@@ -73,6 +73,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         description=spec.description,
         version=spec.version,
         docs_url=f"{spec.prefix}/docs",
+        swagger_ui_oauth2_redirect_url=f"{spec.prefix}/docs/oauth2-redirect",
         redoc_url=None,
         openapi_url=f"{spec.prefix}/openapi.json",
         openapi_tags=[*spec.tags, *_KIT_TAGS],

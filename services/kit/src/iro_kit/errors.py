@@ -248,7 +248,10 @@ async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(
-        request, 503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}
+        request,
+        503,
+        "The database is unavailable; try again shortly.",
+        headers={"Retry-After": "5"},
     )
 
 

@@ -7,6 +7,7 @@ here, against one service alone, and behind the gateway.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
 from iro_kit.errors import PROBLEM_MEDIA_TYPE, problem_body
+from iro_kit.middleware import incoming_request_id
 
 
 class CombinedApp:
@@ -53,12 +55,16 @@ class CombinedApp:
 
 
 async def _not_found(scope: Scope, send: Send, prefixes: list[str]) -> None:
+    request_id = incoming_request_id(scope) or uuid.uuid4().hex
     detail = "No service serves this path. Services: " + ", ".join(f"{p}/docs" for p in prefixes)
     body = json.dumps(problem_body(404, detail, scope.get("path", ""))).encode()
     start: Message = {
         "type": "http.response.start",
         "status": 404,
-        "headers": [(b"content-type", PROBLEM_MEDIA_TYPE.encode())],
+        "headers": [
+            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+            (b"x-request-id", request_id.encode()),
+        ],
     }
     await send(start)
     await send({"type": "http.response.body", "body": body})
