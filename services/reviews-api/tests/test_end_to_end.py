@@ -48,7 +48,9 @@ def test_a_child_through_three_reviews_to_leaving_care(api: TestClient, make: Bu
     # The review is booked for 2 May: the visit deadline is 5 working days before it
     # (1 May is a bank holiday), so 24 April.
     booking = api.post(
-        f"/reviews/v1/children/{child_id}/reviews", json={"scheduled_for": "2017-05-02"}, headers=IRO
+        f"/reviews/v1/children/{child_id}/reviews",
+        json={"scheduled_for": "2017-05-02"},
+        headers=IRO,
     )
     assert booking.status_code == 201, booking.text
     schedule = make.schedule(child_id, "2017-04-18")
@@ -69,7 +71,11 @@ def test_a_child_through_three_reviews_to_leaving_care(api: TestClient, make: Bu
     # First review held on 2 May, completing the booking: in timescale.
     first = make.review(child_id, "2017-05-02", views_method="in_person")
     assert first["id"] == booking.json()["id"]
-    assert (first["sequence"], first["due_by"], first["in_timescale"]) == ("first", "2017-05-04", True)
+    assert (first["sequence"], first["due_by"], first["in_timescale"]) == (
+        "first",
+        "2017-05-04",
+        True,
+    )
 
     # Second review: 91 days after the first (2017-08-01); book by 20 working days before.
     schedule = make.schedule(child_id, "2017-05-03")

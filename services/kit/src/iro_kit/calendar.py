@@ -110,8 +110,8 @@ class WorkingDayCalendar:
         """
         if end < start:
             return -self.working_days_between(end, start)
-        first, last = self._offset(start), self._offset(end)
-        if first is not None and last is not None:
+        first, last = start.toordinal() - self._first, end.toordinal() - self._first
+        if first >= 0 and last < self._size:  # both inside the table, as first <= last
             return self._cumulative[last] - self._cumulative[first]
         count, day = 0, start
         while day < end:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from calendar import monthrange
 from collections.abc import Iterable
 from datetime import date, timedelta
+from functools import lru_cache
 from operator import attrgetter
 
+from iro_kit.calendar import WorkingDayCalendar
 from reviews_api.schedule.model import (
     SHORT_BREAK_STATUSES,
     AssessedReview,
@@ -31,6 +33,7 @@ from reviews_api.schedule.model import (
 _DAYS_FOR_MONTHS = {3: timedelta(days=91), 6: timedelta(days=183)}
 _by_start = attrgetter("start")
 _by_held_on = attrgetter("held_on")
+_ONE_DAY = timedelta(days=1)
 
 
 def add_months(day: date, months: int, rule: MonthRule) -> date:
@@ -58,7 +61,7 @@ def periods_of_care(episodes: Iterable[EpisodeFacts]) -> list[PeriodOfCare]:
     periods: list[PeriodOfCare] = []
     current: list[EpisodeFacts] = []
     for episode in sorted(episodes, key=_by_start):
-        if current and _continues(current, episode):
+        if current and _continues(current[-1], episode):
             current.append(episode)
             continue
         if current:
@@ -69,8 +72,7 @@ def periods_of_care(episodes: Iterable[EpisodeFacts]) -> list[PeriodOfCare]:
     return periods
 
 
-def _continues(current: list[EpisodeFacts], episode: EpisodeFacts) -> bool:
-    previous = current[-1]
+def _continues(previous: EpisodeFacts, episode: EpisodeFacts) -> bool:
     if _is_short_break(previous) and _is_short_break(episode):
         return True
     if episode.reason_new_episode == "S":
@@ -101,7 +103,7 @@ def _as_known_on(episodes: Iterable[EpisodeFacts], as_at: date) -> list[EpisodeF
     return known
 
 
-# (clock, the review after the first?, the second?) -> (sequence, rule text, months).
+# Every review after the first: (clock, is it the second?) -> (sequence, rule text, months).
 _LATER_REVIEWS = {
     (Clock.reg_33, True): (ReviewSequence.second, "reg33_second", 3),
     (Clock.reg_33, False): (ReviewSequence.subsequent, "reg33_subsequent", 6),
@@ -115,19 +117,52 @@ def _due_date(
 ) -> tuple[ReviewSequence, ExplainedDate]:
     """The due date of the review after `count` held ones (`previous` the last of them)."""
     month_rule = rules.month_rule
-    if previous is None:
-        if period.clock is Clock.reg_48:
-            due = add_months(period.start, 3, month_rule)
-            return ReviewSequence.first, ExplainedDate(
-                due, "reg48_first", period.start, None, month_rule
-            )
-        n = rules.first_review_working_days
-        due = rules.calendar.add_working_days(period.start, n)
-        return ReviewSequence.first, ExplainedDate(due, "reg33_first", period.start, n)
-    sequence, rule, months = _LATER_REVIEWS[period.clock, count == 1]
-    held_on = previous.held_on
-    due = add_months(held_on, months, month_rule)
-    return sequence, ExplainedDate(due, rule, held_on, None, month_rule)
+    if previous is not None:
+        sequence, rule, months = _LATER_REVIEWS[period.clock, count == 1]
+        return sequence, _months_after(previous.held_on, months, rule, month_rule)
+    if period.clock is Clock.reg_48:
+        return ReviewSequence.first, _months_after(period.start, 3, "reg48_first", month_rule)
+    n = rules.first_review_working_days
+    return ReviewSequence.first, _working_days_after(rules.calendar, period.start, n, "reg33_first")
+
+
+# A whole authority's schedules share their dates, so each dated rule is worked out once per
+# distinct date and kept (bench/schedule_bench.py). ExplainedDate is immutable, so schedules
+# can share the instances; a calendar is part of the key by identity.
+_SHARED_DATES = 1 << 15
+
+
+@lru_cache(maxsize=_SHARED_DATES, typed=True)  # typed: a plain "days" is not MonthRule.days
+def _months_after(
+    counted_from: date, months: int, rule: str, month_rule: MonthRule
+) -> ExplainedDate:
+    due = add_months(counted_from, months, month_rule)
+    return ExplainedDate(due, rule, counted_from, None, month_rule)
+
+
+@lru_cache(maxsize=_SHARED_DATES)
+def _working_days_after(
+    calendar: WorkingDayCalendar, counted_from: date, n: int, rule: str
+) -> ExplainedDate:
+    return ExplainedDate(calendar.add_working_days(counted_from, n), rule, counted_from, n)
+
+
+@lru_cache(maxsize=_SHARED_DATES)
+def _working_days_before(
+    calendar: WorkingDayCalendar, counted_from: date, n: int, rule: str
+) -> ExplainedDate:
+    return ExplainedDate(calendar.subtract_working_days(counted_from, n), rule, counted_from, n)
+
+
+@lru_cache(maxsize=_SHARED_DATES)
+def _last_working_day(calendar: WorkingDayCalendar, due: date) -> ExplainedDate:
+    return ExplainedDate(calendar.last_working_day_on_or_before(due), "last_working_day", due)
+
+
+@lru_cache(maxsize=_SHARED_DATES)
+def _midway(previous_held_on: date, due: date) -> ExplainedDate:
+    half = timedelta(days=(due - previous_held_on).days // 2)
+    return ExplainedDate(previous_held_on + half, "midway", previous_held_on)
 
 
 def _last_review_day(period: PeriodOfCare, rules: ScheduleRules) -> date | None:
@@ -157,9 +192,7 @@ def assess_reviews(
 
 def allocation_due_by(period: PeriodOfCare, rules: ScheduleRules) -> ExplainedDate:
     n = rules.allocation_working_days
-    return ExplainedDate(
-        rules.calendar.add_working_days(period.start, n), "allocation", period.start, n
-    )
+    return _working_days_after(rules.calendar, period.start, n, "allocation")
 
 
 def _short_break_series_lapsed(period: PeriodOfCare, as_at: date, rules: ScheduleRules) -> bool:
@@ -172,13 +205,23 @@ def _series_lapses_after(last_break_ended: date, rules: ScheduleRules) -> date:
     return add_months(last_break_ended, 6, rules.month_rule)
 
 
+def _latest_period(episodes: list[EpisodeFacts]) -> PeriodOfCare | None:
+    """The last of `periods_of_care(episodes)`, without building the earlier ones."""
+    if not episodes:
+        return None
+    ordered = sorted(episodes, key=_by_start)
+    first = len(ordered) - 1
+    while first and _continues(ordered[first - 1], ordered[first]):
+        first -= 1
+    return _period(ordered[first:])
+
+
 def _current_period(
-    periods: list[PeriodOfCare], as_at: date, rules: ScheduleRules
+    latest: PeriodOfCare | None, as_at: date, rules: ScheduleRules
 ) -> tuple[PeriodOfCare | None, bool]:
     """(the period to report, whether the child is in it on `as_at`)."""
-    if not periods:
+    if latest is None:
         return None, False
-    latest = periods[-1]
     if latest.clock is Clock.reg_48:
         return latest, not _short_break_series_lapsed(latest, as_at, rules)
     return latest, latest.end is None or as_at < latest.end
@@ -196,8 +239,8 @@ def compute_schedule(
     `scheduled_for` is the date the next review is booked for, if it is; it moves the visit
     deadline, never the due date.
     """
-    periods = periods_of_care(_as_known_on(episodes, as_at))
-    period, ongoing = _current_period(periods, as_at, rules)
+    latest = _latest_period(_as_known_on(episodes, as_at))
+    period, ongoing = _current_period(latest, as_at, rules)
     if period is None:
         return Schedule(as_at, ScheduleStatus.ended, None, (), None, None)
     assessed = tuple(assess_reviews(period, [r for r in reviews if r.held_on <= as_at], rules))
@@ -226,28 +269,16 @@ def _next_review(
     rules: ScheduleRules,
 ) -> NextReview:
     calendar, due = rules.calendar, due_by.value
-    last_working_day = ExplainedDate(
-        calendar.last_working_day_on_or_before(due), "last_working_day", due
-    )
-    plan_by = ExplainedDate(
-        calendar.subtract_working_days(due, rules.plan_by_working_days),
-        "plan_by",
-        due,
-        rules.plan_by_working_days,
-    )
+    last_working_day = _last_working_day(calendar, due)
+    plan_by = _working_days_before(calendar, due, rules.plan_by_working_days, "plan_by")
     visit_anchor = scheduled_for or due
-    visit_by = ExplainedDate(
-        calendar.subtract_working_days(visit_anchor, rules.visit_working_days),
-        "visit_by_scheduled" if scheduled_for else "visit_by_due",
-        visit_anchor,
-        rules.visit_working_days,
-    )
+    visit_rule = "visit_by_scheduled" if scheduled_for else "visit_by_due"
+    visit_by = _working_days_before(calendar, visit_anchor, rules.visit_working_days, visit_rule)
     if previous is None:
         visit_from, midway = period.start, None
     else:
-        visit_from = previous.held_on + timedelta(days=1)
-        half = (due - previous.held_on).days // 2
-        midway = ExplainedDate(previous.held_on + timedelta(days=half), "midway", previous.held_on)
+        visit_from = previous.held_on + _ONE_DAY
+        midway = _midway(previous.held_on, due)
     return NextReview(
         sequence, due_by, last_working_day, plan_by, visit_from, visit_by, midway, scheduled_for
     )
