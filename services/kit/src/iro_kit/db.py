@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, event
+from sqlalchemy import ARRAY, MetaData, any_, bindparam, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -107,3 +107,14 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": the transaction ends before the response is sent, so a failed commit is the
 # client's error response, never a 201 for a write that did not happen.
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+def id_in(session: AsyncSession, column: Any, ids: list[Any]) -> Any:
+    """`column IN ids`, as `column = ANY(:ids)` on PostgreSQL.
+
+    One statement text whatever the number of ids, so asyncpg's prepared-statement cache is
+    hit instead of preparing a new `IN ($1, ... $n)` for every list length.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, ids, type_=ARRAY(column.type)))
+    return column.in_(ids)

@@ -42,10 +42,21 @@ async def create_child(session: AsyncSession, body: ChildCreate) -> Child:
 
 
 async def update_child(session: AsyncSession, child_id: uuid.UUID, body: ChildUpdate) -> Child:
-    child = await get_child(session, child_id)
-    for name, value in body.model_dump(exclude_unset=True).items():
+    casefile = await load_casefile(session, child_id)
+    child = casefile.child
+    changes = body.model_dump(exclude_unset=True)
+    for name, value in changes.items():
         if value is None:
             raise invalid(f"/{name}", "cannot be null")
+    born = changes.get("date_of_birth")
+    recorded = [e.start_on for e in casefile.episodes] + [
+        r.held_on for r in casefile.reviews if r.held_on is not None
+    ]
+    if born is not None and recorded and born > min(recorded):
+        raise invalid(
+            "/date_of_birth", f"is after the child's first recorded date, {min(recorded)}"
+        )
+    for name, value in changes.items():
         setattr(child, name, value)
     child.version += 1
     await session.flush()

@@ -137,7 +137,6 @@ async def get_caseload(iro_id: uuid.UUID, session: SessionDep, _: Reader, as_at:
 @router.post(
     "/children/{child_id}/allocations",
     status_code=status.HTTP_201_CREATED,
-    tags=["iros"],
     summary="Allocate a child to an IRO",
     description="From `from_on`; the previous allocation ends the day before, and the history is "
     "kept. An IRO should be allocated within 5 working days of the child becoming looked after. "

@@ -160,6 +160,16 @@ async def delete_allocation(
         raise NotFound("No allocation has this id.")
     allocation.deleted_at, allocation.deleted_by = datetime.now(UTC), by
     allocation.deletion_reason = reason
+    # The mistaken allocation closed the one before it: that one runs on in its place.
+    previous = await session.scalar(
+        select(Allocation).where(
+            Allocation.child_id == allocation.child_id,
+            Allocation.deleted_at.is_(None),
+            Allocation.to_on == allocation.from_on - timedelta(days=1),
+        )
+    )
+    if previous is not None:
+        previous.to_on = allocation.to_on
     await session.flush()
 
 

@@ -24,6 +24,11 @@ async def reassess_reviews(session: AsyncSession, casefile: CaseFile, rules: Sch
             review.sequence = assessed.sequence.value
             review.due_by = assessed.due_by.value
             review.in_timescale = assessed.in_timescale
+            if assessed.in_timescale:
+                # A correction elsewhere brought it into timescale: a late reason no longer
+                # applies. (One that became late keeps no reason until someone records it;
+                # the late-reasons table counts it as "not recorded".)
+                review.late_reason = review.late_reason_text = None
     for review_id, review in by_id.items():
         if review_id not in assessed_ids:  # no longer inside a period of care
             review.period_started_on = review.sequence = review.due_by = None

@@ -55,10 +55,12 @@ async def update_placement(
     changes = body.model_dump(exclude_unset=True)
     if "started_on" in changes and changes["started_on"] is None:
         raise invalid("/started_on", "cannot be null")
-    for name, value in changes.items():
-        setattr(placement, name, value)
+    # Loaded before the changes: a query after them would autoflush dates that break the
+    # table's CHECK constraint, a 409 instead of the 422 below.
     child = await session.get(Child, placement.child_id)
     assert child is not None
+    for name, value in changes.items():
+        setattr(placement, name, value)
     _check_dates(placement, child)
     await _reassess(session, placement)
     return placement

@@ -12,12 +12,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reviews_api.casefile import CaseFile, load_casefiles
+from reviews_api.casefile import CaseFacts, load_case_facts
 from reviews_api.codes import VisitKind
-from reviews_api.iros.service import allocations_on
 from reviews_api.models import Allocation, Episode, Iro, Visit
 from reviews_api.schedule import Schedule, ScheduleRules
 from reviews_api.schedule.model import SHORT_BREAK_STATUSES
@@ -36,39 +35,45 @@ _SHORT_BREAK_LOOKBACK = timedelta(days=190)
 
 @dataclass
 class Entry:
-    casefile: CaseFile
+    casefile: CaseFacts
     schedule: Schedule
     iro: IroSummary | None
     visits: list[Visit]
 
     @property
     def child(self) -> ChildSummary:
-        child = self.casefile.child
-        return ChildSummary(
-            id=child.id,
-            external_id=child.external_id,
-            name=f"{child.given_name} {child.family_name}",
-        )
+        case = self.casefile
+        return ChildSummary(id=case.child_id, external_id=case.external_id, name=case.name)
 
 
-async def _candidate_ids(
+async def _candidates(
     session: AsyncSession, as_at: date, iro_id: uuid.UUID | None
-) -> set[uuid.UUID]:
+) -> dict[uuid.UUID, IroSummary | None]:
+    """Children to consider on `as_at`, each with the IRO allocated that day: one query."""
     looked_after = or_(Episode.end_on.is_(None), Episode.end_on > as_at)
     short_breaks = Episode.legal_status.in_(SHORT_BREAK_STATUSES) & (
         Episode.end_on >= as_at - _SHORT_BREAK_LOOKBACK
     )
-    query = select(Episode.child_id).where(
-        Episode.start_on <= as_at, Episode.deleted_at.is_(None), looked_after | short_breaks
+    allocated_that_day = and_(
+        Allocation.child_id == Episode.child_id,
+        Allocation.from_on <= as_at,
+        or_(Allocation.to_on.is_(None), Allocation.to_on >= as_at),
+        Allocation.deleted_at.is_(None),
+    )
+    query = (
+        select(Episode.child_id, Iro.id, Iro.name)
+        .join(Allocation, allocated_that_day, isouter=iro_id is None)
+        .join(Iro, Iro.id == Allocation.iro_id, isouter=iro_id is None)
+        .where(Episode.start_on <= as_at, Episode.deleted_at.is_(None), looked_after | short_breaks)
+        .distinct()
     )
     if iro_id is not None:
-        query = query.join(Allocation, Allocation.child_id == Episode.child_id).where(
-            Allocation.iro_id == iro_id,
-            Allocation.from_on <= as_at,
-            or_(Allocation.to_on.is_(None), Allocation.to_on >= as_at),
-            Allocation.deleted_at.is_(None),
-        )
-    return set(await session.scalars(query.distinct()))
+        query = query.where(Allocation.iro_id == iro_id)
+    rows = await session.execute(query)
+    return {
+        child_id: IroSummary(id=found_id, name=name) if found_id else None
+        for child_id, found_id, name in rows
+    }
 
 
 async def entries(
@@ -79,34 +84,24 @@ async def entries(
     *,
     with_visits: bool = False,
 ) -> list[Entry]:
-    ids = await _candidate_ids(session, as_at, iro_id)
-    if not ids:
+    candidates = await _candidates(session, as_at, iro_id)
+    if not candidates:
         return []
-    casefiles = await load_casefiles(session, ids)
-    allocations = await allocations_on(session, as_at, list(ids))
-    iro_ids = {a.iro_id for a in allocations.values()}
-    names = (
-        dict((await session.execute(select(Iro.id, Iro.name).where(Iro.id.in_(iro_ids)))).all())
-        if iro_ids
-        else {}
-    )
+    cases = await load_case_facts(session, candidates)
     visits: dict[uuid.UUID, list[Visit]] = {}
     if with_visits:
         for visit in await session.scalars(
             select(Visit).where(
-                Visit.child_id.in_(ids), Visit.deleted_at.is_(None), Visit.visited_on <= as_at
+                Visit.child_id.in_(list(candidates)),
+                Visit.deleted_at.is_(None),
+                Visit.visited_on <= as_at,
             )
         ):
             visits.setdefault(visit.child_id, []).append(visit)
-    result = []
-    for child_id, casefile in casefiles.items():
-        allocation = allocations.get(child_id)
-        iro = (
-            IroSummary(id=allocation.iro_id, name=names[allocation.iro_id]) if allocation else None
-        )
-        schedule = casefile.schedule(rules, as_at)
-        result.append(Entry(casefile, schedule, iro, visits.get(child_id, [])))
-    return result
+    return [
+        Entry(case, case.schedule(rules, as_at), candidates[child_id], visits.get(child_id, []))
+        for child_id, case in cases.items()
+    ]
 
 
 def _sorted(items: Iterable[tuple[date, str, object]]) -> list[object]:
@@ -136,7 +131,7 @@ def reviews_due(
             status=entry.schedule.status,
             working_days_left=left,
         )
-        rows.append((due, entry.casefile.child.external_id, item))
+        rows.append((due, entry.casefile.external_id, item))
     return _sorted(rows)  # type: ignore[return-value]
 
 
@@ -155,7 +150,7 @@ def unallocated(found: list[Entry], rules: ScheduleRules, as_at: date) -> list[U
             working_days_left=rules.calendar.working_days_between(as_at, deadline.value),
             overdue=as_at > deadline.value,
         )
-        rows.append((deadline.value, entry.casefile.child.external_id, item))
+        rows.append((deadline.value, entry.casefile.external_id, item))
     return _sorted(rows)  # type: ignore[return-value]
 
 
@@ -184,7 +179,7 @@ def visits_due(
             visit_by=visit_by,
             working_days_left=left,
         )
-        rows.append((visit_by, entry.casefile.child.external_id, item))
+        rows.append((visit_by, entry.casefile.external_id, item))
     return _sorted(rows)  # type: ignore[return-value]
 
 
@@ -207,7 +202,7 @@ def midway_due(
             midway_on=midway_on,
             review_due_by=next_review.due_by.value,
         )
-        rows.append((midway_on, entry.casefile.child.external_id, item))
+        rows.append((midway_on, entry.casefile.external_id, item))
     return _sorted(rows)  # type: ignore[return-value]
 
 
