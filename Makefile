@@ -39,6 +39,13 @@ format: sync
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
 
+# Benchmarks record their results under bench/results/. The worklist bench needs PostgreSQL:
+# IRO_BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:54329/postgres make bench
+bench: sync
+	$(UV) run --frozen python bench/schedule_bench.py
+	@if [ -n "$$IRO_BENCH_POSTGRES_URL" ]; then $(UV) run --frozen python bench/worklist_bench.py; \
+	else echo "bench: worklist_bench.py skipped (set IRO_BENCH_POSTGRES_URL)"; fi
+
 token: sync
 	@$(UV) run --frozen iro token --role $(or $(ROLE),iro_manager)
 
