@@ -12,12 +12,16 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from iro_kit.app import ServiceSpec, create_service_app
 from iro_kit.auth import Principal, Role, require_roles
 from iro_kit.db import KitBase, SessionDep, new_metadata
 from iro_kit.errors import Unprocessable, problem_responses
+from iro_kit.events import CloudEvent, emit
+from iro_kit.events.tables import event_tables
+from iro_kit.events.wiring import EventSpec
 from iro_kit.migrations import upgrade_to_head
 from iro_kit.settings import ServiceSettings
 
@@ -40,6 +44,33 @@ class Note(_Base):
     label: Mapped[str] = mapped_column(unique=True)
 
 
+class NoteCopy(_Base):
+    """A consumer's projection of `note.changed`: the newest version wins."""
+
+    __tablename__ = "note_copy"
+    subject: Mapped[str] = mapped_column(primary_key=True)
+    version: Mapped[int]
+    label: Mapped[str]
+    applied: Mapped[int]
+
+
+EVENT_TABLES = event_tables(_Base.metadata)
+
+
+async def apply_note(session: AsyncSession, event: CloudEvent) -> None:
+    if event.data.get("poison"):
+        raise ValueError("cannot apply this event")
+    copy = await session.get(NoteCopy, event.subject)
+    version = int(event.data["version"])
+    if copy is None:
+        session.add(
+            NoteCopy(subject=event.subject, version=version, label=event.data["label"], applied=1)
+        )
+    elif version > copy.version:
+        copy.version, copy.label, copy.applied = version, event.data["label"], copy.applied + 1
+    await session.flush()
+
+
 def _router() -> APIRouter:
     router = APIRouter(prefix="/kit/v1", tags=["probe"])
 
@@ -57,15 +88,19 @@ def _router() -> APIRouter:
 
     @router.post("/notes", status_code=201)
     async def add_notes(labels: list[str], session: SessionDep, fail: bool = False) -> int:
-        # Each insert is flushed at commit, after the handler returns: a duplicate label
-        # fails the commit itself.
+        # Added, not flushed: the inserts reach the database at commit, after the handler
+        # has returned, so a duplicate label fails the commit itself.
+        session.add_all(Note(label=label) for label in labels)
         for label in labels:
-            await session.execute(
-                text("INSERT INTO note (label) VALUES (:label)"), {"label": label}
-            )
+            await emit(session, "note.changed", label, {"label": label, "version": 1})
         if fail:
             raise Unprocessable("refused after writing")
         return len(labels)
+
+    @router.post("/note-events", status_code=201)
+    async def note_event(body: dict[str, Any], session: SessionDep) -> str:
+        event = await emit(session, "note.changed", body["subject"], body)
+        return event.id
 
     @router.get("/notes")
     async def list_notes(session: SessionDep) -> list[str]:
@@ -86,6 +121,7 @@ SPEC = ServiceSpec(
     description="A service that exists only in the kit's tests.",
     script_location=MIGRATIONS,
     routers=[_router()],
+    events=EventSpec(tables=EVENT_TABLES, handlers={"note.changed": apply_note}),
 )
 
 

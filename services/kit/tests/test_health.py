@@ -21,7 +21,7 @@ def test_ready_is_200_when_migrated(client: TestClient) -> None:
         "status": "ready",
         "service": "kit-probe",
         "database": "ok",
-        "migration": "kit_0001",
+        "migration": "kit_0002",
     }
 
 

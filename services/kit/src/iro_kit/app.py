@@ -14,11 +14,15 @@ import anyio
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from prometheus_client import CollectorRegistry
 
 from iro_kit.auth import TokenVerifier
 from iro_kit.calendar import WorkingDayCalendar
 from iro_kit.db import Database
 from iro_kit.errors import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
+from iro_kit.events.admin import admin_router
+from iro_kit.events.inbox import inbox_router
+from iro_kit.events.wiring import EventSpec, build_outbox, build_relay, running
 from iro_kit.health import health_router
 from iro_kit.identity import identity_router
 from iro_kit.logging import configure_logging, get_logger
@@ -40,6 +44,7 @@ class ServiceSpec:
     version: str = "0.1.0"
     routers: Sequence[APIRouter] = ()
     tags: Sequence[dict[str, str]] = field(default_factory=tuple)
+    events: EventSpec | None = None
 
 
 _KIT_TAGS = (
@@ -55,7 +60,12 @@ def _operation_id(route: APIRoute) -> str:
 
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     configure_logging(settings.log_level, json=settings.log_json)
-    database = Database(settings.database_url)
+    outbox = build_outbox(spec.name, spec.events, settings) if spec.events else None
+    database = Database(settings.database_url, outbox)
+    metrics = HttpMetrics(spec.name)
+    relay = None
+    if outbox is not None and outbox.routes and settings.relay_in_process:
+        relay = build_relay(spec.name, database, settings, metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,7 +77,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         gc.freeze()
         _log.info("service_started", service=spec.name, environment=settings.environment.value)
         try:
-            yield
+            async with running(relay):
+                yield
         finally:
             await database.dispose()
 
@@ -90,7 +101,12 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.state.database = database
     app.state.token_verifier = TokenVerifier(settings)
     app.state.calendar = WorkingDayCalendar(settings.extra_closure_days)
-    app.state.metrics = HttpMetrics(spec.name)
+    app.state.metrics = metrics
+    app.state.relay = relay
+    # A relay on demand (tests drive one by hand; `python -m <service> relay` runs its own).
+    app.state.relay_factory = lambda: build_relay(
+        spec.name, database, settings, CollectorRegistry()
+    )
     app.state.service = spec.name
 
     install_problem_handlers(app)
@@ -101,6 +117,17 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.include_router(identity_router(spec.prefix))
     for router in spec.routers:
         app.include_router(router)
+    if spec.events is not None:
+        app.include_router(admin_router(spec.prefix, spec.events.tables, spec.events.snapshot))
+        if spec.events.handlers:
+            app.include_router(
+                inbox_router(
+                    spec.prefix,
+                    spec.events.tables,
+                    spec.events.handlers,
+                    lambda: settings.event_producers,
+                )
+            )
 
     app.openapi = lambda: _openapi_with_problems(app)  # type: ignore[method-assign]
     return app

@@ -81,18 +81,28 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 class Database:
-    """One service's engine and session factory."""
+    """One service's engine and session factory, and its outbox if it publishes events."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, outbox: Any = None) -> None:
         self.url = normalise_url(url)
         self.engine = create_engine(self.url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.outbox = outbox  # iro_kit.events.outbox.Outbox
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction: committed on success, rolled back on any error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        """A session in one transaction: committed on success, rolled back on any error.
+
+        Events emitted in it (iro_kit.events.emit) are committed with it, and its outbox's
+        relay is woken once the commit has happened.
+        """
+        async with self.sessions() as session:
+            if self.outbox is not None:
+                session.info["iro_outbox"] = self.outbox
+            async with session.begin():
+                yield session
+            if session.info.get("iro_outbox_wrote") and self.outbox is not None:
+                self.outbox.committed()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

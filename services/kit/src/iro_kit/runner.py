@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 from collections.abc import Callable
 
 from iro_kit.app import ServiceSpec
+from iro_kit.db import Database
+from iro_kit.events.wiring import build_outbox, build_relay
+from iro_kit.logging import configure_logging
 from iro_kit.migrations import upgrade_to_head
 from iro_kit.settings import ServiceSettings
 
@@ -24,11 +29,16 @@ def service_main(
     serve.add_argument("--port", type=int, default=default_port)
     serve.add_argument("--workers", type=int, default=1)
     commands.add_parser("migrate", help="apply database migrations up to head")
+    relay = commands.add_parser("relay", help="run the outbox relay as its own process")
+    relay.add_argument("--metrics-port", type=int, default=None)
     args = parser.parse_args(argv)
 
     settings = settings_factory()
     if args.command == "migrate":
         upgrade_to_head(spec.script_location, settings.database_url)
+        return
+    if args.command == "relay":
+        asyncio.run(run_relay(spec, settings, args.metrics_port))
         return
     import uvicorn
 
@@ -42,3 +52,26 @@ def service_main(
         log_config=None,
         proxy_headers=True,
     )
+
+
+async def run_relay(spec: ServiceSpec, settings: ServiceSettings, metrics_port: int | None) -> None:
+    """Deliver the service's outbox until SIGTERM or SIGINT. Several may run on PostgreSQL."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    configure_logging(settings.log_level, json=settings.log_json)
+    if spec.events is None:
+        raise SystemExit(f"{spec.name} publishes no events")
+    database = Database(settings.database_url, build_outbox(spec.name, spec.events, settings))
+    registry = CollectorRegistry()
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
+    relay = build_relay(spec.name, database, settings, registry)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await relay.run(stop)
+    finally:
+        await relay.client.aclose()
+        await database.dispose()

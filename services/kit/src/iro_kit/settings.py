@@ -9,6 +9,8 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from iro_kit.events.routing import EventRoute
+
 PLACEHOLDER_DEV_SECRET = "dev-only-secret-do-not-use-in-production-0123456789"  # noqa: S105
 ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"})
 
@@ -42,6 +44,23 @@ class ServiceSettings(BaseSettings):
 
     # Days the service is closed beyond England's bank holidays (ISO dates).
     extra_closure_days: list[date] = Field(default_factory=list)
+
+    # Events. Routing is deployment configuration: which types go to which subscriber's inbox,
+    # inline JSON or a file (deploy/events/*.json).
+    event_routes: list[EventRoute] = Field(default_factory=list)
+    event_routes_file: str | None = None
+    event_producers: list[str] = Field(
+        default_factory=lambda: ["reviews-api", "drp-api"],
+        description="Token subjects allowed to deliver events to this service's inbox.",
+    )
+    relay_in_process: bool = True
+    relay_batch_size: int = 200
+    relay_poll_seconds: float = 0.1
+    relay_max_attempts: int = 10
+    relay_backoff_base_seconds: float = 1.0
+    relay_backoff_cap_seconds: float = 300.0
+    outbox_retention_days: int = 7
+    relay_token: SecretStr | None = None  # outside development: a JWT from the identity provider
 
     @property
     def is_development(self) -> bool:

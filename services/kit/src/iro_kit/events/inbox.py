@@ -1,0 +1,105 @@
+"""Receiving events: record `(source, id)` and apply the event in one transaction.
+
+A duplicate is acknowledged and changes nothing; each event of a batch is applied in its own
+savepoint, so one that fails is reported (and retried by the relay) without losing the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Request
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from iro_kit.auth import Principal, Role, require_roles
+from iro_kit.db import SessionDep
+from iro_kit.errors import Forbidden, Unprocessable, problem_responses
+from iro_kit.events.envelope import CloudEvent
+from iro_kit.events.tables import EventTables
+from iro_kit.logging import get_logger
+
+Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+_log = get_logger("iro_kit.inbox")
+
+
+class EventResult(BaseModel):
+    id: str
+    status: Literal["applied", "duplicate", "ignored", "failed"]
+    error: str | None = None
+
+
+class EventResults(BaseModel):
+    results: list[EventResult]
+
+
+async def receive(
+    session: AsyncSession, tables: EventTables, handlers: Mapping[str, Handler], event: CloudEvent
+) -> EventResult:
+    """Apply one event exactly once: inbox row and projection in one savepoint."""
+    inbox = tables.inbox
+    seen = await session.scalar(
+        select(inbox.c.event_id).where(inbox.c.source == event.source, inbox.c.event_id == event.id)
+    )
+    if seen is not None:
+        return EventResult(id=event.id, status="duplicate")
+    handler = handlers.get(event.type)
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                insert(inbox).values(
+                    source=event.source,
+                    event_id=event.id,
+                    type=event.type,
+                    received_at=datetime.now(UTC),
+                )
+            )
+            if handler is not None:
+                await handler(session, event)
+    except Exception as exc:  # reported per event; the relay retries it
+        _log.warning("event_failed", event_type=event.type, error_type=type(exc).__name__)
+        return EventResult(id=event.id, status="failed", error=type(exc).__name__)
+    return EventResult(id=event.id, status="applied" if handler else "ignored")
+
+
+def inbox_router(
+    prefix: str,
+    tables: EventTables,
+    handlers: Mapping[str, Handler],
+    producers: Callable[[], list[str]],
+) -> APIRouter:
+    """`POST <prefix>/events`: internal (not routed by the gateway), for producers' relays."""
+    router = APIRouter(prefix=prefix, tags=["events"])
+    relay_role = require_roles(Role.integration)
+
+    async def producer(request: Request, principal: Principal = Depends(relay_role)) -> Principal:
+        if principal.subject not in producers():
+            raise Forbidden("Only the platform's producing services may deliver events.")
+        return principal
+
+    @router.post(
+        "/events",
+        summary="Receive events (internal)",
+        description="CloudEvents 1.0: one event (`application/cloudevents+json`) or a batch "
+        "(`application/cloudevents-batch+json`, a JSON array). Each is recorded in the inbox and "
+        "applied once; the answer lists, per event id, `applied`, `duplicate`, `ignored` (a type "
+        "this service does not use) or `failed`. Not routed by the gateway. Roles: `integration`, "
+        "as one of the platform's producing services.",
+        responses=problem_responses(401, 403, 422),
+    )
+    async def receive_events(
+        session: SessionDep,
+        body: Annotated[list[dict[str, Any]] | dict[str, Any], Body()],
+        _: Principal = Depends(producer),
+    ) -> EventResults:
+        raw = body if isinstance(body, list) else [body]
+        try:
+            events = [CloudEvent.model_validate(item) for item in raw]
+        except ValidationError as exc:
+            raise Unprocessable("An event is not a valid CloudEvent.") from exc
+        return EventResults(results=[await receive(session, tables, handlers, e) for e in events])
+
+    return router

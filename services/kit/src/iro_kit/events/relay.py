@@ -1,0 +1,223 @@
+"""Delivering committed outbox rows over HTTP, at least once, to each subscriber's inbox.
+
+On PostgreSQL rows are claimed with FOR UPDATE SKIP LOCKED inside the delivering transaction,
+so several relays share an outbox and never send one row twice at the same time; a relay that
+dies mid-batch leaves its rows unclaimed for the next. On SQLite, run a single relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from iro_kit.db import Database
+from iro_kit.events.envelope import BATCH
+from iro_kit.events.outbox import Outbox
+from iro_kit.logging import get_logger
+
+_log = get_logger("iro_kit.relay")
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    batch_size: int = 200
+    poll_seconds: float = 0.1
+    max_attempts: int = 10
+    backoff_base_seconds: float = 1.0
+    backoff_cap_seconds: float = 300.0
+    retention_days: int = 7
+    timeout_seconds: float = 10.0
+
+
+class RelayMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        labels = ["subscriber"]
+        self.backlog = Gauge("outbox_backlog", "Undelivered events.", labels, registry=registry)
+        self.oldest = Gauge(
+            "outbox_oldest_undelivered_seconds",
+            "Age of the oldest undelivered event.",
+            labels,
+            registry=registry,
+        )
+        self.delivered = Counter(
+            "outbox_delivered_total", "Events delivered.", labels, registry=registry
+        )
+        self.retried = Counter(
+            "outbox_retried_total", "Failed deliveries to retry.", labels, registry=registry
+        )
+        self.dead = Counter(
+            "outbox_dead_lettered_total", "Events dead-lettered.", labels, registry=registry
+        )
+        self.latency = Histogram(
+            "outbox_delivery_seconds",
+            "From commit to acknowledged delivery.",
+            labels,
+            registry=registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300),
+        )
+
+
+def backoff(attempts: int, settings: RelaySettings) -> timedelta:
+    """Exponential backoff with full jitter, capped."""
+    ceiling = min(settings.backoff_cap_seconds, settings.backoff_base_seconds * 2 ** (attempts - 1))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311 - jitter, not secrets
+
+
+class Relay:
+    def __init__(
+        self,
+        database: Database,
+        outbox: Outbox,
+        settings: RelaySettings,
+        metrics: RelayMetrics,
+        token: Callable[[], str],
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.database, self.outbox, self.settings = database, outbox, settings
+        self.metrics, self.token = metrics, token
+        self.client = client or httpx.AsyncClient(timeout=settings.timeout_seconds)
+        self.table = outbox.tables.outbox
+        self._skip_locked = database.engine.dialect.name == "postgresql"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; woken at once by commits that wrote events."""
+        last_housekeeping = datetime.min.replace(tzinfo=UTC)
+        while not stop.is_set():
+            try:
+                delivered = await self.deliver_once()
+                now = datetime.now(UTC)
+                if now - last_housekeeping > timedelta(seconds=5):
+                    await self.refresh_gauges()
+                    await self.purge()
+                    last_housekeeping = now
+            except Exception as exc:  # a database or network outage: log, wait, go on
+                _log.warning("relay_cycle_failed", error_type=type(exc).__name__)
+                delivered = 0
+            if delivered < self.settings.batch_size:
+                await self.outbox.wait_for_commit(self.settings.poll_seconds)
+
+    async def deliver_once(self) -> int:
+        """Claim one batch of due rows, deliver it, record the outcome. Returns rows claimed."""
+        now = datetime.now(UTC)
+        t = self.table
+        query = (
+            select(t.c.id, t.c.subscriber, t.c.url, t.c.envelope, t.c.created_at, t.c.attempts)
+            .where(t.c.delivered_at.is_(None), t.c.dead_at.is_(None), t.c.next_attempt_at <= now)
+            .order_by(t.c.created_at)
+            .limit(self.settings.batch_size)
+        )
+        if self._skip_locked:
+            query = query.with_for_update(skip_locked=True)
+        async with self.database.sessions() as session, session.begin():
+            rows = (await session.execute(query)).all()
+            if not rows:
+                return 0
+            by_target: dict[tuple[str, str], list[Any]] = defaultdict(list)
+            for row in rows:
+                by_target[(row.subscriber, row.url)].append(row)
+            outcomes = await asyncio.gather(
+                *(self._post(url, batch) for (_, url), batch in by_target.items())
+            )
+            for ((subscriber, _), batch), (acked, error) in zip(
+                by_target.items(), outcomes, strict=True
+            ):
+                await self._record(session, subscriber, batch, acked, error)
+        return len(rows)
+
+    async def _post(self, url: str, batch: list[Any]) -> tuple[set[str], str | None]:
+        """POST a batch; returns the event ids the subscriber acknowledged, and an error."""
+        try:
+            response = await self.client.post(
+                url,
+                json=[row.envelope for row in batch],
+                headers={"Content-Type": BATCH, "Authorization": f"Bearer {self.token()}"},
+            )
+        except httpx.HTTPError as exc:
+            return set(), f"{type(exc).__name__} posting to subscriber"
+        if response.status_code != 200:
+            return set(), f"HTTP {response.status_code} from subscriber"
+        try:
+            results = response.json()["results"]
+            acked = {r["id"] for r in results if r["status"] in ("applied", "duplicate", "ignored")}
+        except (ValueError, KeyError, TypeError):
+            return set(), "subscriber answered without per-event results"
+        failed = [r for r in results if r["id"] not in acked]
+        return acked, (f"subscriber failed to apply: {failed[0].get('error')}" if failed else None)
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        subscriber: str,
+        batch: list[Any],
+        acked: set[str],
+        error: str | None,
+    ) -> None:
+        now = datetime.now(UTC)
+        t = self.table
+        delivered = [row for row in batch if row.envelope["id"] in acked]
+        if delivered:
+            await session.execute(
+                update(t).where(t.c.id.in_([r.id for r in delivered])).values(delivered_at=now)
+            )
+            self.metrics.delivered.labels(subscriber).inc(len(delivered))
+            for row in delivered:
+                created = (
+                    row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+                )
+                self.metrics.latency.labels(subscriber).observe((now - created).total_seconds())
+        for row in (r for r in batch if r.envelope["id"] not in acked):
+            attempts = row.attempts + 1
+            values: dict[str, Any] = {
+                "attempts": attempts,
+                "last_error": error or "not acknowledged",
+            }
+            if attempts >= self.settings.max_attempts:
+                values["dead_at"] = now
+                self.metrics.dead.labels(subscriber).inc()
+                _log.warning(
+                    "event_dead_lettered", subscriber=subscriber, event_id=row.envelope["id"]
+                )
+            else:
+                values["next_attempt_at"] = now + backoff(attempts, self.settings)
+                self.metrics.retried.labels(subscriber).inc()
+            await session.execute(update(t).where(t.c.id == row.id).values(**values))
+
+    async def refresh_gauges(self) -> None:
+        t = self.table
+        async with self.database.sessions() as session:
+            rows = await session.execute(
+                select(t.c.subscriber, func.count(), func.min(t.c.created_at))
+                .where(t.c.delivered_at.is_(None), t.c.dead_at.is_(None))
+                .group_by(t.c.subscriber)
+            )
+            now = datetime.now(UTC)
+            seen = set()
+            for subscriber, count, oldest in rows:
+                seen.add(subscriber)
+                oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+                self.metrics.backlog.labels(subscriber).set(count)
+                self.metrics.oldest.labels(subscriber).set((now - oldest).total_seconds())
+            for route in self.outbox.routes:
+                if route.subscriber not in seen:
+                    self.metrics.backlog.labels(route.subscriber).set(0)
+                    self.metrics.oldest.labels(route.subscriber).set(0)
+
+    async def purge(self) -> int:
+        """Delete delivered rows older than the retention period."""
+        cutoff = datetime.now(UTC) - timedelta(days=self.settings.retention_days)
+        t = self.table
+        async with self.database.sessions() as session, session.begin():
+            result = await session.execute(
+                delete(t).where(t.c.delivered_at.is_not(None), t.c.created_at < cutoff)
+            )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
