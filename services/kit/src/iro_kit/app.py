@@ -22,6 +22,7 @@ from iro_kit.db import Database
 from iro_kit.errors import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
 from iro_kit.events.admin import admin_router
 from iro_kit.events.inbox import inbox_router
+from iro_kit.events.tracking import install as install_tracking
 from iro_kit.events.wiring import EventSpec, build_outbox, build_relay, running
 from iro_kit.health import health_router
 from iro_kit.identity import identity_router
@@ -61,7 +62,10 @@ def _operation_id(route: APIRoute) -> str:
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     configure_logging(settings.log_level, json=settings.log_json)
     outbox = build_outbox(spec.name, spec.events, settings) if spec.events else None
-    database = Database(settings.database_url, outbox)
+    publisher = spec.events.publisher if spec.events else None
+    if publisher is not None:
+        install_tracking()
+    database = Database(settings.database_url, outbox, publisher)
     metrics = HttpMetrics(spec.name)
     relay = None
     if outbox is not None and outbox.routes and settings.relay_in_process:
@@ -126,6 +130,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     spec.events.tables,
                     spec.events.handlers,
                     lambda: settings.event_producers,
+                    metrics.registry,
                 )
             )
 

@@ -83,11 +83,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 class Database:
     """One service's engine and session factory, and its outbox if it publishes events."""
 
-    def __init__(self, url: str, outbox: Any = None) -> None:
+    def __init__(self, url: str, outbox: Any = None, publisher: Any = None) -> None:
         self.url = normalise_url(url)
         self.engine = create_engine(self.url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.outbox = outbox  # iro_kit.events.outbox.Outbox
+        self.publisher = publisher  # iro_kit.events.tracking.Publisher
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -99,6 +100,8 @@ class Database:
         async with self.sessions() as session:
             if self.outbox is not None:
                 session.info["iro_outbox"] = self.outbox
+                if self.publisher is not None:
+                    session.info["iro_publisher"] = self.publisher
             async with session.begin():
                 yield session
             if session.info.get("iro_outbox_wrote") and self.outbox is not None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from iro_kit.app import ServiceSpec
 from iro_kit.db import Database
+from iro_kit.events.schemas import write as write_schemas
 from iro_kit.events.wiring import build_outbox, build_relay
 from iro_kit.logging import configure_logging
 from iro_kit.migrations import upgrade_to_head
@@ -29,10 +30,17 @@ def service_main(
     serve.add_argument("--port", type=int, default=default_port)
     serve.add_argument("--workers", type=int, default=1)
     commands.add_parser("migrate", help="apply database migrations up to head")
+    commands.add_parser("event-schemas", help="write JSON Schemas of new event versions")
     relay = commands.add_parser("relay", help="run the outbox relay as its own process")
     relay.add_argument("--metrics-port", type=int, default=None)
     args = parser.parse_args(argv)
 
+    if args.command == "event-schemas":
+        if spec.events is None or spec.events.schema_dir is None:
+            raise SystemExit(f"{spec.name} has no event catalogue")
+        for path in write_schemas(spec.events.catalogue, spec.events.schema_dir):
+            print(f"wrote {path}")
+        return
     settings = settings_factory()
     if args.command == "migrate":
         upgrade_to_head(spec.script_location, settings.database_url)

@@ -8,6 +8,7 @@ uv run iro token --role iro_manager
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
@@ -35,9 +36,24 @@ def migrate() -> None:
         print(f"{spec.name}: migrated to head")  # type: ignore[attr-defined]
 
 
+def local_event_routes(port: int) -> str:
+    """The all-in-one run delivers events to itself, over HTTP, on its own port."""
+    base = f"http://127.0.0.1:{port}"
+    return json.dumps(
+        [
+            {
+                "subscriber": "drp-api",
+                "url": f"{base}/drp/events",
+                "types": ["child.changed", "iro.changed"],
+            }
+        ]
+    )
+
+
 def serve(host: str, port: int, run_migrations: bool) -> None:
     import uvicorn
 
+    os.environ.setdefault("REVIEWS_EVENT_ROUTES", local_event_routes(port))
     if run_migrations:
         migrate()
     print(f"Serving on http://{host}:{port}  docs: /reviews/docs /drp/docs /scorecard/docs")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Request
+from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,9 +71,16 @@ def inbox_router(
     tables: EventTables,
     handlers: Mapping[str, Handler],
     producers: Callable[[], list[str]],
+    registry: CollectorRegistry,
 ) -> APIRouter:
     """`POST <prefix>/events`: internal (not routed by the gateway), for producers' relays."""
     router = APIRouter(prefix=prefix, tags=["events"])
+    received = Counter(
+        "inbox_events_total",
+        "Events received, by outcome: applied, duplicate (seen before), ignored or failed.",
+        ["type", "status"],
+        registry=registry,
+    )
     relay_role = require_roles(Role.integration)
 
     async def producer(request: Request, principal: Principal = Depends(relay_role)) -> Principal:
@@ -100,6 +108,9 @@ def inbox_router(
             events = [CloudEvent.model_validate(item) for item in raw]
         except ValidationError as exc:
             raise Unprocessable("An event is not a valid CloudEvent.") from exc
-        return EventResults(results=[await receive(session, tables, handlers, e) for e in events])
+        results = [await receive(session, tables, handlers, e) for e in events]
+        for event, result in zip(events, results, strict=True):
+            received.labels(event.type, result.status).inc()
+        return EventResults(results=results)
 
     return router

@@ -59,6 +59,13 @@ class Outbox:
         self._committed.clear()
 
 
+def rows_for_new_event(
+    outbox: Outbox, type_: str, subject: str, state: dict[str, Any]
+) -> list[dict[str, Any]]:
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    return outbox.rows_for(new_event(outbox.source, type_, subject, state, request_id))
+
+
 async def emit(
     session: AsyncSession, type_: str, subject: str, state: dict[str, Any]
 ) -> CloudEvent:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     DateTime,
     Index,
@@ -24,6 +25,7 @@ from sqlalchemy import (
 class EventTables:
     outbox: Table
     inbox: Table
+    versions: Table  # one row: the last event version this service issued
 
 
 def _outbox_columns() -> list[Column[Any]]:
@@ -55,6 +57,14 @@ def _inbox_columns() -> list[Column[Any]]:
     ]
 
 
+def _version_columns() -> list[Column[Any]]:
+    return [
+        Column("id", Integer, nullable=False),
+        Column("last", BigInteger, nullable=False),
+        PrimaryKeyConstraint("id", name="pk_event_version"),
+    ]
+
+
 # (name, columns): the relay looks for due rows; retention purges by creation time.
 _OUTBOX_INDEXES = (
     ("ix_outbox_pending", ["delivered_at", "dead_at", "next_attempt_at"]),
@@ -67,7 +77,8 @@ def event_tables(metadata: MetaData) -> EventTables:
     for name, columns in _OUTBOX_INDEXES:
         Index(name, *(outbox.c[c] for c in columns))
     inbox = Table("inbox", metadata, *_inbox_columns())
-    return EventTables(outbox, inbox)
+    versions = Table("event_version", metadata, *_version_columns())
+    return EventTables(outbox, inbox, versions)
 
 
 def create_event_tables(op: Any) -> None:
@@ -76,9 +87,12 @@ def create_event_tables(op: Any) -> None:
     for name, columns in _OUTBOX_INDEXES:
         op.create_index(name, "outbox", columns)
     op.create_table("inbox", *_inbox_columns())
+    versions = op.create_table("event_version", *_version_columns())
+    op.bulk_insert(versions, [{"id": 1, "last": 0}])
 
 
 def drop_event_tables(op: Any) -> None:
+    op.drop_table("event_version")
     op.drop_table("inbox")
     for name, _ in _OUTBOX_INDEXES:
         op.drop_index(name, table_name="outbox")

@@ -7,7 +7,8 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
@@ -18,7 +19,9 @@ from iro_kit.events.inbox import Handler
 from iro_kit.events.outbox import Outbox
 from iro_kit.events.relay import Relay, RelayMetrics, RelaySettings
 from iro_kit.events.routing import load_routes
+from iro_kit.events.schemas import EventState
 from iro_kit.events.tables import EventTables
+from iro_kit.events.tracking import Publisher
 from iro_kit.settings import ServiceSettings
 from iro_kit.tokens import mint_dev_token
 
@@ -28,8 +31,11 @@ class EventSpec:
     """What a service says about events: its tables, what it consumes, how to snapshot."""
 
     tables: EventTables
-    handlers: Mapping[str, Handler] = ()  # type: ignore[assignment]
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
     snapshot: Snapshot | None = None
+    publisher: Publisher | None = None  # publish changed aggregates at commit
+    catalogue: Mapping[str, type[EventState]] = field(default_factory=dict)  # what it emits
+    schema_dir: Path | None = None  # where the catalogue's JSON Schemas are committed
 
 
 def build_outbox(service: str, spec: EventSpec, settings: ServiceSettings) -> Outbox:
@@ -50,8 +56,8 @@ def relay_settings(settings: ServiceSettings) -> RelaySettings:
 
 def relay_token(service: str, settings: ServiceSettings) -> Callable[[], str]:
     """The bearer token the relay presents to subscribers."""
-    if settings.relay_token is not None:
-        configured = settings.relay_token.get_secret_value()
+    configured = settings.relay_token.get_secret_value() if settings.relay_token else ""
+    if configured:
         return lambda: configured
     if not settings.is_development:
         raise ValueError("outside development the relay needs a token: set RELAY_TOKEN")
