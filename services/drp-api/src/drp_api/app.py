@@ -6,7 +6,11 @@ from pathlib import Path
 from fastapi import FastAPI
 
 import drp_api
+from drp_api.disputes.endpoints import router as disputes_router
 from drp_api.settings import Settings
+from drp_api.stats.endpoints import router as stats_router
+from drp_api.tracker.endpoints import router as tracker_router
+from drp_api.worklists.endpoints import router as worklists_router
 from iro_kit.app import ServiceSpec, create_service_app
 
 PREFIX = "/drp"
@@ -17,8 +21,22 @@ SPEC = ServiceSpec(
     title="IRO dispute resolution API",
     description=inspect.cleandoc(drp_api.__doc__ or ""),
     script_location=Path(__file__).resolve().parents[2] / "migrations",
+    routers=[disputes_router, tracker_router, worklists_router, stats_router],
+    tags=[
+        {
+            "name": "disputes",
+            "description": "Raising disputes and taking them through the five stages, with "
+            "their append-only history.",
+        },
+        {"name": "tracker", "description": "The weekly tracker of open disputes."},
+        {"name": "worklists", "description": "Stages due soon or overdue, most urgent first."},
+        {"name": "statistics", "description": "Disputes over a period (annual report Table 4)."},
+    ],
 )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(SPEC, settings or Settings())
+    settings = settings or Settings()
+    app = create_service_app(SPEC, settings)
+    app.state.process_rules = settings.process_rules(app.state.calendar)
+    return app

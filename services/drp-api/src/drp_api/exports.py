@@ -1,0 +1,228 @@
+"""One table, several formats: JSON (the route's model), CSV, XLSX and printable HTML.
+
+The format comes from `?format=` or else the `Accept` header (API.md). Files carry a
+`Content-Disposition` filename with the date. Spreadsheets are real ones a manager can filter:
+a bold header row, frozen panes, an auto-filter, and dates stored as dates. Text that a
+spreadsheet would run as a formula (`=`, `+`, `-`, `@`) is kept as text.
+"""
+
+import csv
+import html
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import Header, Query, Response
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from iro_kit.errors import ProblemError
+
+CSV_TYPE = "text/csv"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HTML_TYPE = "text/html"
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+Cell = str | int | float | bool | date | None
+
+
+class ExportFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+    html = "html"
+
+
+_MEDIA_TYPES = {
+    ExportFormat.json: "application/json",
+    ExportFormat.csv: CSV_TYPE,
+    ExportFormat.xlsx: XLSX_TYPE,
+    ExportFormat.html: HTML_TYPE,
+}
+
+
+class NotAcceptable(ProblemError):
+    status, slug, title = 406, "not-acceptable", "Not acceptable"
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    value: Callable[[Any], Cell]
+    width: int = 14
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    columns: Sequence[Column]
+    rows: Sequence[Any]
+
+    def values(self) -> list[list[Cell]]:
+        return [[column.value(row) for column in self.columns] for row in self.rows]
+
+
+def _accepted(accept: str) -> list[str]:
+    """Media types from an Accept header, most preferred first (q=0 dropped)."""
+    ranked = []
+    for order, part in enumerate(accept.split(",")):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media and quality > 0:
+            ranked.append((-quality, order, media.lower()))
+    return [media for *_, media in sorted(ranked)]
+
+
+def negotiate(
+    requested: ExportFormat | None, accept: str | None, offered: Sequence[ExportFormat]
+) -> ExportFormat:
+    if requested is not None:
+        if requested not in offered:
+            choices = ", ".join(f.value for f in offered)
+            raise NotAcceptable(f"format={requested.value} is not offered here: {choices}.")
+        return requested
+    if not accept:
+        return offered[0]
+    by_media = {_MEDIA_TYPES[f]: f for f in offered}
+    for media in _accepted(accept):
+        if media in by_media:
+            return by_media[media]
+        if media in ("*/*", "application/*"):
+            return offered[0]
+    raise NotAcceptable("None of the media types in Accept is offered here: " + ", ".join(by_media))
+
+
+def format_dependency(*offered: ExportFormat) -> Callable[..., ExportFormat]:
+    names = ", ".join(f"`{f.value}`" for f in offered)
+
+    def chosen(
+        requested: Annotated[
+            ExportFormat | None,
+            Query(alias="format", description=f"One of {names}; overrides `Accept`."),
+        ] = None,
+        accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+    ) -> ExportFormat:
+        return negotiate(requested, accept, offered)
+
+    return chosen
+
+
+def file_content(*formats: ExportFormat) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI: the file types a 200 also comes as."""
+    schemas = {
+        ExportFormat.csv: {"type": "string"},
+        ExportFormat.xlsx: {"type": "string", "format": "binary"},
+        ExportFormat.html: {"type": "string"},
+    }
+    return {200: {"content": {_MEDIA_TYPES[f]: {"schema": schemas[f]} for f in formats}}}
+
+
+def _text_cell(value: Cell) -> Cell:
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
+
+
+def _display(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _csv_cell(value: Cell) -> str:
+    text = _display(value)
+    return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_STARTS) else text
+
+
+def to_csv(table: Table) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([column.header for column in table.columns])
+    for row in table.values():
+        writer.writerow([_csv_cell(value) for value in row])
+    return out.getvalue().encode("utf-8")
+
+
+def to_xlsx(table: Table) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = table.title[:31]
+    workbook.properties.title = table.title
+    bold = Font(bold=True)
+    for index, column in enumerate(table.columns, start=1):
+        sheet.cell(row=1, column=index, value=column.header).font = bold
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    for row_index, row in enumerate(table.values(), start=2):
+        for column_index, value in enumerate(row, start=1):
+            if isinstance(value, bool):
+                value = "yes" if value else "no"
+            cell = sheet.cell(row=row_index, column=column_index, value=_text_cell(value))
+            if isinstance(value, date):
+                cell.number_format = "dd/mm/yyyy"
+            elif isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+                cell.data_type = "s"  # text, never a formula
+    sheet.freeze_panes = "A2"
+    last = get_column_letter(len(table.columns))
+    sheet.auto_filter.ref = f"A1:{last}{len(table.rows) + 1}"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def to_html(table: Table, heading: Sequence[str]) -> bytes:
+    """A printable page: heading lines, then the table."""
+    escape = html.escape
+    head = "".join(f"<th>{escape(c.header)}</th>" for c in table.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(_display(v))}</td>" for v in row) + "</tr>"
+        for row in table.values()
+    )
+    lines = "".join(f"<p>{escape(line)}</p>" for line in heading[1:])
+    page = (
+        '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
+        f"<title>{escape(table.title)}</title><style>"
+        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}"
+        "th,td{border:1px solid #999;padding:4px 6px;text-align:left;vertical-align:top}"
+        "th{background:#eee}@media print{body{margin:0}tr{page-break-inside:avoid}}"
+        f"</style></head><body><h1>{escape(heading[0] if heading else table.title)}</h1>"
+        f"{lines}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        "</body></html>"
+    )
+    return page.encode("utf-8")
+
+
+def file_response(
+    table: Table, chosen: ExportFormat, filename: str, heading: Sequence[str] = ()
+) -> Response:
+    """The table as a file named `<filename>.<format>`; `filename` should carry the date."""
+    if chosen is ExportFormat.csv:
+        content, media = to_csv(table), f"{CSV_TYPE}; charset=utf-8"
+    elif chosen is ExportFormat.xlsx:
+        content, media = to_xlsx(table), XLSX_TYPE
+    elif chosen is ExportFormat.html:
+        content, media = to_html(table, heading), f"{HTML_TYPE}; charset=utf-8"
+    else:
+        raise ValueError("JSON is the route's own response model")
+    disposition = "inline" if chosen is ExportFormat.html else "attachment"
+    return Response(
+        content=content,
+        media_type=media,
+        headers={"Content-Disposition": f'{disposition}; filename="{filename}.{chosen.value}"'},
+    )
