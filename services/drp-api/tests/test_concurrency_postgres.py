@@ -25,7 +25,7 @@ ATTEMPTS = 20
 
 @asynccontextmanager
 async def _client(postgres_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url=postgres_url))
+    app = create_app(Settings(database_url=postgres_url, people_from_events=False))
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://drp") as client:

@@ -71,6 +71,7 @@ def three_stage_api(database_url: str) -> Iterator[TestClient]:
             {"name": "Cafcass"},
         ],
         themes={"contact": "Contact", "sibling_links": "Sibling links"},
+        people_from_events=False,
     )
     with TestClient(create_app(settings)) as client:
         yield client

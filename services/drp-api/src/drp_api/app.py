@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 import drp_api
 from drp_api.disputes.endpoints import router as disputes_router
+from drp_api.events import EVENTS
 from drp_api.settings import Settings
 from drp_api.stats.endpoints import router as stats_router
 from drp_api.tracker.endpoints import router as tracker_router
@@ -22,6 +23,7 @@ SPEC = ServiceSpec(
     description=inspect.cleandoc(drp_api.__doc__ or ""),
     script_location=Path(__file__).resolve().parents[2] / "migrations",
     routers=[disputes_router, tracker_router, worklists_router, stats_router],
+    events=EVENTS,
     tags=[
         {
             "name": "disputes",
@@ -31,6 +33,8 @@ SPEC = ServiceSpec(
         {"name": "tracker", "description": "The weekly tracker of open disputes."},
         {"name": "worklists", "description": "Stages due soon or overdue, most urgent first."},
         {"name": "statistics", "description": "Disputes over a period (annual report Table 4)."},
+        {"name": "events", "description": "Internal: the inbox for reviews-api's events."},
+        {"name": "events-admin", "description": "Internal: the outbox, dead letters, republish."},
     ],
 )
 

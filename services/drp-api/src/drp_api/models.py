@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from iro_kit.db import KitBase, new_metadata
+from iro_kit.events.tables import event_tables
 
 
 class Base(KitBase):
@@ -131,3 +132,28 @@ def _refuse_update(*_: object) -> None:
 @event.listens_for(DisputeAction, "before_delete")
 def _refuse_delete(*_: object) -> None:
     raise HistoryIsAppendOnly("A dispute's history is append-only: actions are never deleted.")
+
+
+class ChildCopy(Base):
+    """reviews-api's child, as its latest `child.changed` event said (a read copy)."""
+
+    __tablename__ = "child_copy"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str | None] = mapped_column(String(401))
+    date_of_birth: Mapped[date]
+    deleted: Mapped[bool] = mapped_column(default=False)
+    version: Mapped[int]
+
+
+class IroCopy(Base):
+    """reviews-api's IRO, as its latest `iro.changed` event said (a read copy)."""
+
+    __tablename__ = "iro_copy"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    in_post_to: Mapped[date | None]
+    version: Mapped[int]
+
+
+EVENT_TABLES = event_tables(Base.metadata)

@@ -144,7 +144,9 @@ async def raise_dispute(
     settings: SettingsDep,
     response: Response,
 ) -> DisputeRead:
-    dispute = await service.raise_dispute(session, body, rules, settings.themes, principal, today())
+    dispute = await service.raise_dispute(
+        session, body, rules, settings.themes, principal, today(), settings.people_from_events
+    )
     response.headers["Location"] = f"/drp/v1/disputes/{dispute.id}"
     return await _read(session, dispute, rules, response)
 

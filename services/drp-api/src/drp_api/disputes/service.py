@@ -135,10 +135,11 @@ async def raise_dispute(
     themes: dict[str, str],
     by: Principal,
     today: date,
+    people_from_events: bool = True,
 ) -> Dispute:
     _check_themes(body.themes, themes)
-    child = await resolve_child(session, body.child)
-    iro = await resolve_iro(session, body.raised_by)
+    child = await resolve_child(session, body.child, people_from_events)
+    iro = await resolve_iro(session, body.raised_by, people_from_events)
     raised_on = body.raised_on or today
     try:
         state = lifecycle.raise_dispute(rules, raised_on=raised_on, today=today, stage=body.stage)
