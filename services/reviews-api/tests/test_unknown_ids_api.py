@@ -53,6 +53,10 @@ ROUTES: list[tuple[str, str, dict[str, str], Any]] = [
     ("PATCH", "/secure-placements/{id}", INTEGRATION, {"ended_on": "2017-10-20"}),
     ("GET", "/secure-placements/{id}/reviews", IRO, None),
     ("POST", "/secure-placements/{id}/reviews", IRO, {"held_on": "2017-06-28", "panel": _PANEL}),
+    ("GET", "/children/{id}/plan-dates", IRO, None),
+    ("GET", "/children/{id}/annual-outcomes", IRO, None),
+    ("GET", "/imports/{id}", IRO, None),
+    ("GET", "/imports/{id}/errors", IRO, None),
 ]
 
 

@@ -1,6 +1,8 @@
 """The reviews-api app factory."""
 
 import inspect
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -8,7 +10,11 @@ from fastapi import FastAPI
 import reviews_api
 from iro_kit.app import ServiceSpec, create_service_app
 from reviews_api.children.endpoints import router as children_router
+from reviews_api.imports.background import cancel_background
+from reviews_api.imports.endpoints import router as imports_router
+from reviews_api.integration.endpoints import router as integration_router
 from reviews_api.iros.endpoints import router as iros_router
+from reviews_api.plans.endpoints import router as plans_router
 from reviews_api.reviews.endpoints import router as reviews_router
 from reviews_api.secure.endpoints import router as secure_router
 from reviews_api.settings import Settings
@@ -22,13 +28,25 @@ SPEC = ServiceSpec(
     title="IRO reviews API",
     description=inspect.cleandoc(reviews_api.__doc__ or ""),
     script_location=Path(__file__).resolve().parents[2] / "migrations",
-    routers=[children_router, reviews_router, iros_router, secure_router, worklists_router],
+    routers=[
+        children_router,
+        reviews_router,
+        iros_router,
+        secure_router,
+        worklists_router,
+        plans_router,
+        integration_router,
+        imports_router,
+    ],
     tags=[
         {"name": "children", "description": "Children, episodes, periods of care, schedules."},
         {"name": "reviews", "description": "Booking and recording reviews; IRO visits."},
         {"name": "iros", "description": "IROs, allocations and caseloads."},
         {"name": "secure-accommodation", "description": "Secure placements and their reviews."},
         {"name": "worklists", "description": "Who needs what next, most urgent first."},
+        {"name": "plans", "description": "Plan dates and annual outcomes from the case system."},
+        {"name": "integration", "description": "Batches of case data pushed by a case system."},
+        {"name": "imports", "description": "SSDA903 returns imported as background jobs."},
     ],
 )
 
@@ -37,4 +55,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = create_service_app(SPEC, settings)
     app.state.schedule_rules = settings.schedule_rules(app.state.calendar)
+    _cancel_imports_at_shutdown(app)
     return app
+
+
+def _cancel_imports_at_shutdown(app: FastAPI) -> None:
+    """Import jobs run in this process: stop them before the kit closes the database."""
+    kit_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with kit_lifespan(app):
+            try:
+                yield
+            finally:
+                await cancel_background(app)
+
+    app.router.lifespan_context = lifespan

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.db import id_in
 from iro_kit.errors import NotFound
-from reviews_api.models import Child, Episode, Review
+from reviews_api.models import Child, Episode, Review, display_name
 from reviews_api.schedule import (
     EpisodeFacts,
     ExplainedDate,
@@ -125,7 +125,9 @@ async def load_case_facts(
             )
         )
         for child_id, external_id, given, family in children:
-            facts[child_id] = CaseFacts(child_id, external_id, f"{given} {family}")
+            facts[child_id] = CaseFacts(
+                child_id, external_id, display_name(external_id, given, family)
+            )
         episodes = await session.execute(
             select(
                 Episode.child_id,

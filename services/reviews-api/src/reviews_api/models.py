@@ -17,9 +17,11 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     Numeric,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
     func,
 )
@@ -57,11 +59,21 @@ class Child(Timestamps, Base):
     __tablename__ = "child"
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     external_id: Mapped[str] = mapped_column(String(100), unique=True)
-    given_name: Mapped[str] = mapped_column(String(200))
-    family_name: Mapped[str] = mapped_column(String(200))
+    # Null when the source has no names: an SSDA903 return carries none.
+    given_name: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str | None] = mapped_column(String(200))
     date_of_birth: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(default=1)
+
+    @property
+    def display_name(self) -> str:
+        return display_name(self.external_id, self.given_name, self.family_name)
+
+
+def display_name(external_id: str, given_name: str | None, family_name: str | None) -> str:
+    """A child's name for lists and letters; the case system's id when no name is known."""
+    return " ".join(p for p in (given_name, family_name) if p) or f"Child {external_id}"
 
 
 class Episode(Timestamps, SoftDeleted, Base):
@@ -167,3 +179,96 @@ class SecureReview(Timestamps, SoftDeleted, Base):
     in_timescale: Mapped[bool]
     created_by: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(default=1)
+
+
+class PlanDate(Base):
+    """One dated event of a child's plans (care plan updated, PEP reviewed...): history rows,
+    never overwritten, so the latest on or before any past day can be replayed."""
+
+    __tablename__ = "plan_date"
+    __table_args__ = (UniqueConstraint("child_id", "kind", "dated_on"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("child.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    dated_on: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(40))  # integration | ssda903
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now()
+    )
+
+
+class AnnualOutcome(Timestamps, Base):
+    """A child's SSDA903 OC2 row for one collection year (flags as the DfE writes them)."""
+
+    __tablename__ = "annual_outcome"
+    __table_args__ = (UniqueConstraint("child_id", "year_ending"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("child.id"))
+    year_ending: Mapped[date] = mapped_column(Date)  # 31 March of the collection year
+    sdq_score: Mapped[int | None]
+    sdq_reason: Mapped[str | None] = mapped_column(String(4))
+    convicted: Mapped[bool | None]
+    health_check: Mapped[bool | None]
+    immunisations: Mapped[bool | None]
+    teeth_check: Mapped[bool | None]
+    health_assessment: Mapped[bool | None]
+    substance_misuse: Mapped[bool | None]
+    intervention_received: Mapped[bool | None]
+    intervention_offered: Mapped[bool | None]
+
+
+class IdempotencyRecord(Base):
+    """The first response to a request sent with an `Idempotency-Key`, replayed on a retry."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("subject", "route", "key"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    subject: Mapped[str] = mapped_column(String(200))
+    route: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    response: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now()
+    )
+
+
+class ImportJob(Base):
+    """One import of case-system files, run in the background; progress and summary."""
+
+    __tablename__ = "import_job"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(20))  # ssda903
+    status: Mapped[str] = mapped_column(String(20))  # queued | running | finished | failed
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now()
+    )
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    year_ending: Mapped[date | None] = mapped_column(Date)
+    rows_read: Mapped[int] = mapped_column(default=0)
+    children_total: Mapped[int] = mapped_column(default=0)
+    children_done: Mapped[int] = mapped_column(default=0)
+    children_loaded: Mapped[int] = mapped_column(default=0)
+    children_rejected: Mapped[int] = mapped_column(default=0)
+    problem_count: Mapped[int] = mapped_column(default=0)
+    files: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    summary: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    failure: Mapped[str | None] = mapped_column(Text)
+
+
+class ImportProblem(Base):
+    """One problem found in an import: `{file, line, child, field, code, message}`."""
+
+    __tablename__ = "import_problem"
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("import_job.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    file: Mapped[str | None] = mapped_column(String(300))
+    line: Mapped[int | None]
+    child: Mapped[str | None] = mapped_column(String(100))
+    field: Mapped[str | None] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(60))
+    message: Mapped[str] = mapped_column(Text)

@@ -44,8 +44,8 @@ class ChildRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     external_id: str
-    given_name: str
-    family_name: str
+    given_name: str | None = Field(description="Null when the source had none (SSDA903).")
+    family_name: str | None = Field(description="Null when the source had none (SSDA903).")
     date_of_birth: date
     sex: Sex
     version: int

@@ -262,7 +262,7 @@ async def reallocate(
             ReallocationLetter(
                 child_id=child.id,
                 external_id=child.external_id,
-                child_name=f"{child.given_name} {child.family_name}",
+                child_name=child.display_name,
                 new_iro_id=target.id,
                 new_iro_name=target.name,
                 from_on=body.from_on,

@@ -1,0 +1,218 @@
+"""How long an SSDA903 return for 10,000 children takes to import, and its peak memory.
+
+Writes a synthetic return (fixed seed: Header, Episodes, Reviews, OC2; about 25,000 episodes
+and 60,000 reviews, all valid) to a folder, times a bare `csv` read of the same files, then runs
+the import job (`reviews_api.imports.jobs.run_job`, as the upload route and the command line
+do) into a freshly migrated database, in a child process whose peak RSS is the memory figure.
+Targets: under 15 s on PostgreSQL, under 20 s on SQLite, peak memory under 400 MB.
+
+    uv run python bench/import_903_bench.py                       # SQLite (a temporary file)
+    uv run python bench/import_903_bench.py --postgres-url postgresql://postgres@127.0.0.1:54329/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+CHILDREN = 10_000
+SEED = 903
+TODAY = date(2025, 5, 1)  # the return for April 2024 to March 2025, imported in May
+YEAR_START, YEAR_END = date(2024, 4, 1), date(2025, 3, 31)
+TARGETS = {"postgresql": 15.0, "sqlite": 20.0}
+TARGET_MB = 400
+RESULTS = Path(__file__).parent / "results" / "import_903.json"
+STATUS_PATHS = (
+    ("C2",),
+    ("C1", "C2"),
+    ("V2",),
+    ("V2", "C1", "C2"),
+    ("L2", "C1", "C2", "E1"),
+    ("C1", "C2", "E1"),
+    ("L1", "V2", "C1", "C2"),
+)
+
+
+def _d(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _child_rows(n: int, rng: random.Random) -> tuple[list, list, list, list]:
+    """One child: looked after since up to 3 years before the year; one in five leaves care
+    during it. Episodes follow a legal-status path (each starts the day the last ended);
+    reviews are held about when due (a tenth of them two weeks late) until care ends."""
+    from reviews_api.reviews.service import fourth_birthday
+
+    child = str(100000 + n)
+    start = YEAR_START - timedelta(days=rng.randint(0, 1100))
+    born = start - timedelta(days=rng.randint(200, 16 * 365))
+    header = [child, rng.choice("12"), _d(born), "WBRI", f"A{n:012d}", "", ""]
+    path = rng.choice(STATUS_PATHS)
+    ended = YEAR_START + timedelta(days=rng.randint(30, 330)) if rng.random() < 0.2 else None
+    span = ((ended or YEAR_END) - start).days
+    episodes = []
+    for k, status in enumerate(path):
+        begins = start + timedelta(days=span * k // len(path))
+        last = k == len(path) - 1
+        ends = (ended if last else start + timedelta(days=span * (k + 1) // len(path))) or None
+        rec = ("E4A" if last else "X1") if ends else ""
+        row = [child, _d(begins), "P" if k else "S", status, "N1", "U1", "PR1"]
+        episodes.append([*row, _d(ends) if ends else "", rec, "", "", "", ""])
+    reviews = []
+    held, gap = start + timedelta(days=rng.randint(5, 27)), 91
+    while held <= min(ended or TODAY, TODAY):
+        under_4 = held < fourth_birthday(born)
+        code = "PN0" if under_4 else f"PN{rng.randint(1, 7)}"
+        reviews.append([child, _d(born), _d(held), code])
+        held += timedelta(days=gap - rng.randint(0, 20) + (15 if rng.random() < 0.1 else 0))
+        gap = 183
+    oc2 = [child, _d(born), str(rng.randint(0, 40)), "", "0", "1", "1", "1", "1", "0", "0", "0"]
+    return header, episodes, reviews, oc2
+
+
+def write_return(folder: Path, children: int) -> dict[str, int]:
+    rng = random.Random(SEED)
+    tables: dict[str, list] = {"header": [], "episodes": [], "reviews": [], "oc2": []}
+    for n in range(children):
+        header, episodes, reviews, oc2 = _child_rows(n, rng)
+        tables["header"].append(header)
+        tables["episodes"].extend(episodes)
+        tables["reviews"].extend(reviews)
+        tables["oc2"].append(oc2)
+    from reviews_api.imports.files import COLUMNS, FileKind
+
+    for name, rows in tables.items():
+        with (folder / f"{name}.csv").open("w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(COLUMNS[FileKind(name)])
+            writer.writerows(rows)
+    return {name: len(rows) for name, rows in tables.items()}
+
+
+def bare_csv_read(folder: Path) -> float:
+    started = time.perf_counter()
+    for path in sorted(folder.glob("*.csv")):
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            for _ in csv.reader(handle):
+                pass
+    return time.perf_counter() - started
+
+
+async def _import(folder: Path, url: str) -> dict[str, object]:
+    from iro_kit.calendar import WorkingDayCalendar
+    from iro_kit.db import Database
+    from reviews_api.imports import jobs
+    from reviews_api.imports.endpoints import job_read
+    from reviews_api.imports.files import Upload
+    from reviews_api.models import ImportJob
+    from reviews_api.schedule import ScheduleRules
+
+    uploads = [Upload(p.name, p.read_bytes()) for p in sorted(folder.glob("*.csv"))]  # noqa: ASYNC240
+    database = Database(url)
+    rules = ScheduleRules(WorkingDayCalendar())
+    try:
+        started = time.perf_counter()
+        async with database.transaction() as session:
+            job = await jobs.create_job(session, "bench", uploads)
+        await jobs.run_job(database, job.id, uploads, rules=rules, today=TODAY)
+        seconds = time.perf_counter() - started
+        async with database.transaction() as session:
+            done = await session.get(ImportJob, job.id)
+            assert done is not None
+            read = job_read(done)
+    finally:
+        await database.dispose()
+    return {"seconds": seconds, "status": read.status, "summary": read.model_dump(mode="json")}
+
+
+def child_process(folder: Path, url: str) -> None:
+    """Run one import and print its timing and this process's peak RSS as JSON."""
+    from iro_kit.migrations import upgrade_to_head
+    from reviews_api.app import SPEC
+
+    upgrade_to_head(SPEC.script_location, url)
+    result = asyncio.run(_import(folder, url))
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def _run_child(folder: Path, url: str) -> dict[str, object]:
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", str(folder), "--database-url", url],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "REVIEWS_LOG_LEVEL": "WARNING"},
+    )
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--children", type=int, default=CHILDREN)
+    parser.add_argument("--postgres-url", help="an admin URL; a database is created and dropped")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_process(args.child, args.database_url)
+        return 0
+    from iro_kit.testing import create_postgres_database, drop_postgres_database
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        rows = write_return(folder, args.children)
+        bare = min(bare_csv_read(folder) for _ in range(3))
+        if args.postgres_url:
+            engine, url = "postgresql", create_postgres_database(args.postgres_url)
+        else:
+            engine, url = "sqlite", f"sqlite+aiosqlite:///{folder / 'bench.db'}"
+        try:
+            result = _run_child(folder, url)
+        finally:
+            if args.postgres_url:
+                drop_postgres_database(args.postgres_url, url)
+    summary = result["summary"]["summary"]  # type: ignore[index]
+    target = TARGETS[engine] * args.children / CHILDREN
+    record = {
+        "benchmark": "SSDA903 import job (parse, check, load, reassess)",
+        "command": " ".join(["uv run python bench/import_903_bench.py", *sys.argv[1:]]),
+        "date": date.today().isoformat(),
+        "machine": platform.machine(),
+        "machine_cores": os.cpu_count(),
+        "python_version": platform.python_version(),
+        "database": engine,
+        "children": args.children,
+        "rows": rows,
+        "bare_csv_read_seconds": round(bare, 3),
+        "import_seconds": round(result["seconds"], 2),  # type: ignore[arg-type]
+        "peak_rss_mb": round(result["peak_rss_mb"], 1),  # type: ignore[arg-type]
+        "children_loaded": summary["children"],
+        "problems": summary["problems"]["total"],
+        "target_seconds": target,
+        "target_peak_mb": TARGET_MB,
+        "passed": result["seconds"] < target and result["peak_rss_mb"] < TARGET_MB,  # type: ignore[operator]
+    }
+    print(json.dumps(record, indent=2))
+    if args.children == CHILDREN:
+        RESULTS.parent.mkdir(exist_ok=True)
+        existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        existing[engine] = record
+        RESULTS.write_text(json.dumps(existing, indent=2) + "\n")
+    return 0 if record["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

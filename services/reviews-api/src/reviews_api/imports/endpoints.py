@@ -1,0 +1,225 @@
+"""Routes for SSDA903 imports: upload a return, follow the job, read its error report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
+from sqlalchemy import func, select
+
+from iro_kit.auth import Principal, Role, require_roles, roles_text
+from iro_kit.db import SessionDep
+from iro_kit.errors import NotFound, ProblemError, invalid, problem_responses
+from iro_kit.pagination import Page, PageDep
+from reviews_api.deps import CASE_DATA_ROLES, READ_ROLES, today
+from reviews_api.imports import jobs
+from reviews_api.imports.background import start_in_background
+from reviews_api.imports.files import UnreadableUpload, Upload, unpack
+from reviews_api.imports.schemas import ImportJobRead, ImportProblemRead
+from reviews_api.models import ImportJob, ImportProblem
+
+router = APIRouter(prefix="/reviews/v1/imports", tags=["imports"])
+
+VIEW_ROLES = (*READ_ROLES, Role.integration)
+Uploader = Annotated[Principal, Depends(require_roles(*CASE_DATA_ROLES))]
+Viewer = Annotated[Principal, Depends(require_roles(*VIEW_ROLES))]
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+CSV_COLUMNS = ("file", "line", "child", "field", "code", "message")
+
+
+class PayloadTooLarge(ProblemError):
+    status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+@router.post(
+    "/ssda903",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Import an SSDA903 return",
+    description="Upload the CSV files of a return (several `files`, or one zip of them). Files "
+    "are recognised by their columns: Header, Episodes, Reviews and OC2 are loaded; UASC, OC3, "
+    "AD1, PlacedAdoption, PrevPerm, Missing, SWEpisodes and DoLo are accepted and ignored with "
+    "a note. Answers at once with the job (202, `Location`); follow it with `GET` on the job. "
+    "Byte-order marks, blank lines, stray spaces and unknown columns are tolerated; dates are "
+    "`dd/mm/yyyy` (ISO also read). A child with a problem in any of its own rows is not loaded "
+    "at all; every other child is. Children are keyed by CHILD, episodes by `903:CHILD:DECOM` "
+    "(or an episode already held that starts the same day), reviews by child and date, so "
+    "importing the same return again changes nothing and next year's return updates and "
+    "extends; nothing the return leaves out is deleted. Reviews get their due-by date and "
+    "in-timescale flag from the schedule, as when recorded through the API; a late review is "
+    "imported without a late reason (`not recorded`): the return does not carry one. "
+    "`collection_year` (e.g. 2018 for April 2017 to March 2018) dates the OC2 rows; by default "
+    "the year of the latest DECOM. " + roles_text(*CASE_DATA_ROLES),
+    responses=problem_responses(401, 403, 413, 422),
+)
+async def import_ssda903(
+    request: Request,
+    response: Response,
+    principal: Uploader,
+    files: Annotated[list[UploadFile], File(description="CSV files of the return, or one zip.")],
+    collection_year: Annotated[
+        int | None, Form(ge=2000, le=2100, description="The year the collection ends in.")
+    ] = None,
+) -> ImportJobRead:
+    uploads, size = [], 0
+    for n, upload in enumerate(files):
+        content = await upload.read()
+        size += len(content)
+        if size > MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge("A return is at most 200 MB; upload it as one zip.")
+        uploads.append(Upload(upload.filename or f"file-{n + 1}.csv", content))
+    try:
+        unpacked = unpack(uploads)
+    except UnreadableUpload as exc:
+        raise invalid("/files", str(exc)) from exc
+    database = request.app.state.database
+    async with database.transaction() as session:
+        job = await jobs.create_job(session, principal.subject, unpacked)
+    start_in_background(
+        request.app,
+        jobs.run_job(
+            database,
+            job.id,
+            unpacked,
+            rules=request.app.state.schedule_rules,
+            today=today(),
+            year_ending=date(collection_year, 3, 31) if collection_year else None,
+        ),
+    )
+    response.headers["Location"] = f"/reviews/v1/imports/{job.id}"
+    return job_read(job)
+
+
+@router.get(
+    "",
+    summary="List imports",
+    description="Newest first. " + roles_text(*VIEW_ROLES),
+    responses=problem_responses(401, 403, 422),
+)
+async def list_imports(session: SessionDep, _: Viewer, page: PageDep) -> Page[ImportJobRead]:
+    rows = list(
+        await session.scalars(
+            select(ImportJob)
+            .order_by(ImportJob.created_at.desc(), ImportJob.id)
+            .offset(page.offset)
+            .limit(page.limit + 1)
+        )
+    )
+    total = await session.scalar(select(func.count(ImportJob.id))) if page.count else None
+    items = [job_read(job) for job in rows[: page.limit]]
+    return page.page(items, has_more=len(rows) > page.limit, total=total)
+
+
+@router.get(
+    "/{job_id}",
+    summary="An import's progress and summary",
+    description="While it runs: rows read, children done, loaded and rejected, problems so far. "
+    "When `finished`: a summary in which every row of every file is counted as loaded, "
+    "rejected (a problem of its own), held back (its child was not loaded because of a problem "
+    "in another of the child's rows) or ignored (a file not needed). " + roles_text(*VIEW_ROLES),
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_import(job_id: uuid.UUID, session: SessionDep, _: Viewer) -> ImportJobRead:
+    return job_read(await _job(session, job_id))
+
+
+@router.get(
+    "/{job_id}/errors",
+    summary="An import's error report",
+    description="Every problem as `{file, line, child, field, code, message}`, in the order "
+    "found. JSON pages by default; the whole report as CSV with `Accept: text/csv` or "
+    "`?format=csv`. Filter by `code`, `child` or `file`. " + roles_text(*VIEW_ROLES),
+    response_model=Page[ImportProblemRead],
+    responses={
+        200: {
+            "description": "The problems (JSON page, or the whole report as CSV).",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(401, 403, 404, 422),
+    },
+)
+async def list_import_errors(
+    job_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    _: Viewer,
+    page: PageDep,
+    format: Annotated[Literal["json", "csv"] | None, Query(description="Or by Accept.")] = None,
+    code: Annotated[str | None, Query(description="e.g. `overlapping_episodes`.")] = None,
+    child: Annotated[str | None, Query(description="SSDA903 CHILD.")] = None,
+    file: Annotated[str | None, Query(description="The uploaded file's name.")] = None,
+) -> Any:
+    await _job(session, job_id)
+    query = select(ImportProblem).where(ImportProblem.job_id == job_id)
+    for column, value in (
+        (ImportProblem.code, code),
+        (ImportProblem.child, child),
+        (ImportProblem.file, file),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    query = query.order_by(ImportProblem.position)
+    if format == "csv" or (format is None and "text/csv" in request.headers.get("accept", "")):
+        return errors_csv(job_id, await session.scalars(query))
+    total = None
+    if page.count:
+        total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = list(await session.scalars(query.offset(page.offset).limit(page.limit + 1)))
+    items = [ImportProblemRead.model_validate(row) for row in rows[: page.limit]]
+    return page.page(items, has_more=len(rows) > page.limit, total=total)
+
+
+def errors_csv(job_id: uuid.UUID, problems: Any) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for problem in problems:
+        writer.writerow(["" if (v := getattr(problem, c)) is None else v for c in CSV_COLUMNS])
+    filename = f"ssda903-import-{str(job_id)[:8]}-errors-{today().isoformat()}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+async def _job(session: Any, job_id: uuid.UUID) -> ImportJob:
+    job = await session.get(ImportJob, job_id)
+    if job is None:
+        raise NotFound("No import has this id.")
+    return job
+
+
+def job_read(job: ImportJob) -> ImportJobRead:
+    path = f"/reviews/v1/imports/{job.id}"
+    return ImportJobRead.model_validate(
+        {
+            "id": job.id,
+            "kind": job.kind,
+            "status": job.status,
+            "created_by": job.created_by,
+            "created_at": job.created_at,
+            "started_at": job.started_at,
+            "finished_at": job.finished_at,
+            "year_ending": job.year_ending,
+            "progress": {
+                "rows_read": job.rows_read,
+                "children_total": job.children_total,
+                "children_done": job.children_done,
+                "children_loaded": job.children_loaded,
+                "children_rejected": job.children_rejected,
+                "problems": job.problem_count,
+            },
+            "files": [{k: v for k, v in f.items() if k != "bytes"} for f in job.files],
+            "summary": job.summary,
+            "failure": job.failure,
+            "links": {
+                "self": path,
+                "errors": f"{path}/errors",
+                "errors_csv": f"{path}/errors?format=csv",
+            },
+        }
+    )

@@ -1,0 +1,227 @@
+"""Row-by-row checks shared by every SSDA903 file: the child, dates, codes, the Header.
+
+Every problem names the file, the line, the child, the column and a stable code; a problem in
+any of a child's rows marks the child rejected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from reviews_api.imports.dates import format_date, parse_date
+from reviews_api.imports.files import LOADED_KINDS, CsvFile, FileKind
+from reviews_api.imports.plan import FileReport, ImportIssue
+
+SEX_CODES = {"1": "male", "2": "female"}
+MAX_CHILD_ID = 100  # child.external_id
+
+
+@dataclass(slots=True)
+class HeaderRow:
+    date_of_birth: date | None
+    sex: str | None
+    file: str
+    line: int
+
+
+class RowChecker:
+    def __init__(self, today: date) -> None:
+        self.today = today
+        self.issues: list[ImportIssue] = []
+        self.rejected: set[str] = set()
+        self.reports: dict[str, FileReport] = {}
+
+    # -- problems --------------------------------------------------------------------------
+
+    def _issue(
+        self, file: CsvFile, line: int, child: str | None, column: str | None, code: str, msg: str
+    ) -> None:
+        self.issues.append(ImportIssue(file.name, line, child or None, column, code, msg))
+        self.reports[file.name].problem_lines.add(line)
+        if child:
+            self.rejected.add(child)
+
+    def _file_issue(self, file: CsvFile, code: str, message: str) -> None:
+        self.issues.append(ImportIssue(file.name, 1, None, None, code, message))
+
+    # -- files -----------------------------------------------------------------------------
+
+    def _choose(self, files: list[CsvFile]) -> dict[FileKind, CsvFile]:
+        """One file of each loaded kind; notes and problems for the others."""
+        chosen: dict[FileKind, CsvFile] = {}
+        for file in files:
+            report = FileReport(
+                file.name, file.kind, len(file.rows), file.blank_lines, file.unknown_columns
+            )
+            self.reports[file.name] = report
+            report.note = self._refusal(file, chosen)
+            if report.note is None and file.kind in LOADED_KINDS:
+                chosen[file.kind] = file
+                report.used = True
+                if file.unknown_columns:
+                    report.note = f"Columns not used: {', '.join(file.unknown_columns)}."
+        if FileKind.header not in chosen and any(f.kind in LOADED_KINDS for f in files):
+            message = "The return has no usable Header file: no child can be loaded without it."
+            self.issues.append(ImportIssue(None, None, None, None, "missing_header", message))
+        for file in chosen.values():
+            rows = dict(file.rows) if file.too_long_lines else {}
+            for line in file.too_long_lines:
+                message = "The row has more values than the file has columns."
+                self._issue(file, line, rows[line].get("CHILD"), None, "too_many_values", message)
+        return chosen
+
+    def _refusal(self, file: CsvFile, chosen: dict[FileKind, CsvFile]) -> str | None:
+        """Why the file is not loaded (None if it is, or is a file not needed)."""
+        kind = file.kind.value
+        if file.kind is FileKind.unrecognised:
+            columns = ", ".join(file.columns[:8]) or "none"
+            self._file_issue(
+                file,
+                "file_not_recognised",
+                f"The columns match no SSDA903 file (Header, Episodes, Reviews...): {columns}.",
+            )
+            return "Not recognised as an SSDA903 file by its columns; ignored."
+        if file.kind not in LOADED_KINDS:
+            return f"{kind} file: accepted, not needed by this service."
+        if file.missing_columns:
+            missing = ", ".join(file.missing_columns)
+            self._file_issue(file, "missing_columns", f"The {kind} file lacks {missing}.")
+            return "Not loaded: columns missing."
+        if file.kind in chosen:
+            first = chosen[file.kind].name
+            message = f"{first} is already this return's {kind} file."
+            self._file_issue(file, "duplicate_file", message)
+            return f"Not loaded: a second {kind} file in one return."
+        return None
+
+    # -- shared field checks ---------------------------------------------------------------
+
+    def _child(self, file: CsvFile, line: int, row: dict[str, str]) -> str | None:
+        child = row.get("CHILD", "")
+        self.reports[file.name].rows_by_child[child] += 1
+        if not child:
+            self._issue(file, line, None, "CHILD", "required", "CHILD is required.")
+            return None
+        if len(child) > MAX_CHILD_ID:
+            self._issue(
+                file, line, child, "CHILD", "too_long", f"CHILD is over {MAX_CHILD_ID} characters."
+            )
+            return None
+        return child
+
+    def _date(
+        self, file: CsvFile, line: int, child: str, row: dict[str, str], column: str, *, need: bool
+    ) -> date | None:
+        value = row.get(column, "")
+        if not value:
+            if need:
+                self._issue(file, line, child, column, "required", f"{column} is required.")
+            return None
+        parsed = parse_date(value)
+        if parsed is None:
+            self._issue(
+                file,
+                line,
+                child,
+                column,
+                "invalid_date",
+                f"{column} {value!r} is not a date written dd/mm/yyyy.",
+            )
+        elif parsed > self.today:
+            self._issue(
+                file, line, child, column, "date_in_future", f"{column} {value} is in the future."
+            )
+            return None
+        return parsed
+
+    def _code(
+        self,
+        file: CsvFile,
+        line: int,
+        child: str,
+        row: dict[str, str],
+        column: str,
+        codes: frozenset[str],
+    ) -> str | None:
+        value = row.get(column, "").upper()
+        if not value:
+            self._issue(file, line, child, column, "required", f"{column} is required.")
+            return None
+        if value not in codes:
+            self._issue(
+                file,
+                line,
+                child,
+                column,
+                "invalid_code",
+                f"{column} {value!r} is not one of {', '.join(sorted(codes))}.",
+            )
+            return None
+        return value
+
+    def _known_child(
+        self,
+        file: CsvFile,
+        line: int,
+        child: str,
+        row: dict[str, str],
+        header: dict[str, HeaderRow],
+        has_header: bool,
+        *,
+        dob_column: str | None,
+    ) -> HeaderRow | None:
+        """The child's Header row; a problem if missing, or if the row's DOB disagrees."""
+        known = header.get(child)
+        if known is None:
+            if has_header:
+                self._issue(
+                    file,
+                    line,
+                    child,
+                    "CHILD",
+                    "child_not_in_header",
+                    f"Child {child} is not in the Header file.",
+                )
+            return None
+        if dob_column is not None and known.date_of_birth is not None:
+            dob = self._date(file, line, child, row, dob_column, need=True)
+            if dob is not None and dob != known.date_of_birth:
+                self._issue(
+                    file,
+                    line,
+                    child,
+                    dob_column,
+                    "dob_mismatch",
+                    f"DOB {format_date(dob)} disagrees with the Header's "
+                    f"{format_date(known.date_of_birth)} ({known.file} line {known.line}).",
+                )
+        return known
+
+    # -- Header ----------------------------------------------------------------------------
+
+    def _header(self, file: CsvFile | None) -> dict[str, HeaderRow]:
+        header: dict[str, HeaderRow] = {}
+        if file is None:
+            return header
+        for line, row in file.rows:
+            child = self._child(file, line, row)
+            if child is None:
+                continue
+            if child in header:
+                first = header[child]
+                self._issue(
+                    file,
+                    line,
+                    child,
+                    "CHILD",
+                    "duplicate_child",
+                    f"Child {child} is already in the Header file at line {first.line}.",
+                )
+                continue
+            sex = row.get("SEX", "")
+            if sex not in SEX_CODES:
+                self._issue(file, line, child, "SEX", "invalid_code", f"SEX {sex!r} is not 1 or 2.")
+            dob = self._date(file, line, child, row, "DOB", need=True)
+            header[child] = HeaderRow(dob, SEX_CODES.get(sex), file.name, line)
+        return header

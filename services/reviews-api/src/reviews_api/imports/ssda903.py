@@ -1,0 +1,349 @@
+"""Read and check an SSDA903 return: per-child load plans and every problem found.
+
+Pure: no database, no clock (the caller says what today is). Every check names the file, the
+line, the child, the column and a stable code. A child with a problem in any of its own rows is
+left out of the plans entirely (never half-loaded); every other child is planned.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from iro_kit.errors import ProblemError
+from reviews_api.codes import LegalStatus, ParticipationCode, ReasonNewEpisode
+from reviews_api.imports.dates import format_date, year_ending_for
+from reviews_api.imports.files import CsvFile, FileKind, Upload, read_csv, unpack
+from reviews_api.imports.plan import (
+    OUTCOME_FLAGS,
+    ChildPlan,
+    EpisodePlan,
+    OutcomePlan,
+    ReadReturn,
+    ReviewPlan,
+)
+from reviews_api.imports.rows import HeaderRow, RowChecker
+from reviews_api.reviews.service import check_participation
+from reviews_api.schedule import EpisodeFacts, PeriodOfCare, periods_of_care
+
+RNE_CODES = frozenset(ReasonNewEpisode.__args__)  # type: ignore[attr-defined]
+LS_CODES = frozenset(LegalStatus.__args__)  # type: ignore[attr-defined]
+REVIEW_CODES = frozenset(ParticipationCode.__args__)  # type: ignore[attr-defined]
+REC_CODES = frozenset(
+    {"X1", "E11", "E12", "E13", "E14", "E15", "E16", "E17", "E2", "E3", "E4A", "E4B", "E41"}
+    | {"E45", "E46", "E47", "E48", "E5", "E6", "E7", "E8", "E9"}
+)
+SDQ_REASONS = frozenset({"SDQ1", "SDQ2", "SDQ3", "SDQ4", "SDQ5"})
+FLAG_VALUES = {"0": False, "1": True}
+MAX_PLACE = 3
+
+
+def read_return(uploads: list[Upload], today: date, year_ending: date | None = None) -> ReadReturn:
+    """Read the uploaded files (CSVs, or zips of them) as one return.
+
+    `year_ending` is 31 March of the collection year, for OC2; by default the 31 March on or
+    after the latest DECOM in the Episodes file.
+    """
+    files = [read_csv(upload) for upload in _distinct_names(unpack(uploads))]
+    return _Checker(today).read(files, year_ending)
+
+
+def _distinct_names(uploads: list[Upload]) -> list[Upload]:
+    """Two files of one name (in two zips): the second is reported as `name (2)`."""
+    seen: dict[str, int] = {}
+    for upload in uploads:
+        seen[upload.name] = seen.get(upload.name, 0) + 1
+        if seen[upload.name] > 1:
+            upload.name = f"{upload.name} ({seen[upload.name]})"
+    return uploads
+
+
+class _Checker(RowChecker):
+    def read(self, files: list[CsvFile], year_ending: date | None) -> ReadReturn:
+        chosen = self._choose(files)
+        header = self._header(chosen.get(FileKind.header))
+        has_header = FileKind.header in chosen
+        episodes, broken = self._episodes(chosen.get(FileKind.episodes), header, has_header)
+        reviews = self._reviews(chosen.get(FileKind.reviews), header, has_header, episodes, broken)
+        if year_ending is None:
+            starts = [e.start_on for plans in episodes.values() for e in plans]
+            year_ending = year_ending_for(max(starts) if starts else self.today)
+        outcomes = self._outcomes(chosen.get(FileKind.oc2), header, has_header)
+        children = []
+        for child, row in header.items():
+            if child in self.rejected or row.date_of_birth is None or row.sex is None:
+                continue
+            plan = ChildPlan(child, row.date_of_birth, row.sex, row.file, row.line)
+            plan.episodes = episodes.get(child, [])
+            plan.reviews = reviews.get(child, [])
+            plan.outcome = outcomes.get(child)
+            children.append(plan)
+        self.issues.sort(key=lambda i: (i.file or "", i.line or 0))
+        return ReadReturn(
+            list(self.reports.values()), children, self.issues, self.rejected, year_ending
+        )
+
+    # -- Episodes --------------------------------------------------------------------------
+
+    def _episodes(
+        self, file: CsvFile | None, header: dict[str, HeaderRow], has_header: bool
+    ) -> tuple[dict[str, list[EpisodePlan]], set[str]]:
+        """Each child's readable episodes, and the children with an unreadable one."""
+        episodes: dict[str, list[EpisodePlan]] = {}
+        broken: set[str] = set()
+        if file is None:
+            return episodes, broken
+        for line, row in file.rows:
+            child = self._child(file, line, row)
+            if child is None:
+                continue
+            known = self._known_child(file, line, child, row, header, has_header, dob_column=None)
+            episode = self._episode(file, line, child, row)
+            if episode is None:
+                broken.add(child)
+                continue
+            born = known.date_of_birth if known else None
+            if born is not None and episode.start_on < born:
+                self._issue(
+                    file,
+                    line,
+                    child,
+                    "DECOM",
+                    "before_birth",
+                    f"DECOM {format_date(episode.start_on)} is before the child's date of birth "
+                    f"{format_date(born)}.",
+                )
+            episodes.setdefault(child, []).append(episode)
+        for child, plans in episodes.items():
+            plans.sort(key=lambda e: e.start_on)
+            self._check_sequence(file, child, plans)
+        return episodes, broken
+
+    def _episode(
+        self, file: CsvFile, line: int, child: str, row: dict[str, str]
+    ) -> EpisodePlan | None:
+        before = len(self.issues)
+        start = self._date(file, line, child, row, "DECOM", need=True)
+        end = self._date(file, line, child, row, "DEC", need=False)
+        rne = self._code(file, line, child, row, "RNE", RNE_CODES)
+        legal_status = self._code(file, line, child, row, "LS", LS_CODES)
+        # REC is read with DEC (DfE rule 148): an open episode has no reason it ended.
+        rec = self._code(file, line, child, row, "REC", REC_CODES) if row.get("DEC") else None
+        place = row.get("PLACE", "").upper() or None
+        if place is not None and len(place) > MAX_PLACE:
+            self._issue(
+                file, line, child, "PLACE", "too_long", f"PLACE {place!r} is over 3 characters."
+            )
+        if start is not None and end is not None and end < start:
+            self._issue(
+                file,
+                line,
+                child,
+                "DEC",
+                "dec_before_decom",
+                f"DEC {format_date(end)} is before DECOM {format_date(start)}.",
+            )
+        if len(self.issues) > before or start is None or rne is None or legal_status is None:
+            return None
+        return EpisodePlan(start, end, rne, legal_status, place, rec, file.name, line)
+
+    def _check_sequence(self, file: CsvFile, child: str, plans: list[EpisodePlan]) -> None:
+        latest: EpisodePlan | None = None  # the episode that ends last so far (open = never)
+        previous: EpisodePlan | None = None
+        for episode in plans:
+            if previous is not None and episode.start_on == previous.start_on:
+                self._issue(
+                    file,
+                    episode.line,
+                    child,
+                    "DECOM",
+                    "duplicate_episode",
+                    f"Another episode of child {child} starts on {format_date(episode.start_on)}"
+                    f" (line {previous.line}).",
+                )
+            elif latest is not None and (latest.end_on is None or episode.start_on < latest.end_on):
+                ends = (
+                    "is still open"
+                    if latest.end_on is None
+                    else f"ends on {format_date(latest.end_on)}"
+                )
+                self._issue(
+                    file,
+                    episode.line,
+                    child,
+                    "DECOM",
+                    "overlapping_episodes",
+                    f"DECOM {format_date(episode.start_on)} overlaps the episode that started on "
+                    f"{format_date(latest.start_on)} (line {latest.line}), which {ends}.",
+                )
+            if _ends_later(episode, latest):
+                latest = episode
+            previous = episode
+
+    # -- Reviews ---------------------------------------------------------------------------
+
+    def _reviews(
+        self,
+        file: CsvFile | None,
+        header: dict[str, HeaderRow],
+        has_header: bool,
+        episodes: dict[str, list[EpisodePlan]],
+        broken: set[str],
+    ) -> dict[str, list[ReviewPlan]]:
+        reviews: dict[str, list[ReviewPlan]] = {}
+        if file is None:
+            return reviews
+        periods = {
+            child: periods_of_care(
+                EpisodeFacts(e.start_on, e.end_on, e.legal_status, e.reason_new_episode)
+                for e in plans
+            )
+            for child, plans in episodes.items()
+        }
+        held: dict[tuple[str, date], int] = {}
+        for line, row in file.rows:
+            review = self._review(file, line, row, header, has_header, held)
+            if review is None:
+                continue
+            child, plan = review
+            # As a review recorded through the API: on a day inside a period of care. (Not
+            # checked for a child already reported: not in the Header, or an episode unread.)
+            checked = child in header and child not in broken
+            if checked and not _in_care(periods.get(child, []), plan.held_on):
+                message = f"REVIEW {format_date(plan.held_on)} is outside every episode."
+                self._issue(file, line, child, "REVIEW", "review_outside_care", message)
+                continue
+            reviews.setdefault(child, []).append(plan)
+        return reviews
+
+    def _review(
+        self,
+        file: CsvFile,
+        line: int,
+        row: dict[str, str],
+        header: dict[str, HeaderRow],
+        has_header: bool,
+        held: dict[tuple[str, date], int],
+    ) -> tuple[str, ReviewPlan] | None:
+        child = self._child(file, line, row)
+        if child is None:
+            return None
+        known = self._known_child(file, line, child, row, header, has_header, dob_column="DOB")
+        held_on = self._date(file, line, child, row, "REVIEW", need=True)
+        code = self._code(file, line, child, row, "REVIEW_CODE", REVIEW_CODES)
+        if held_on is None or code is None:
+            return None
+        if (child, held_on) in held:
+            message = (
+                f"Child {child} already has a review on {format_date(held_on)} "
+                f"(line {held[child, held_on]})."
+            )
+            self._issue(file, line, child, "REVIEW", "duplicate_review", message)
+            return None
+        held[child, held_on] = line
+        born = known.date_of_birth if known else None
+        if born is not None and not self._review_fits(file, line, child, held_on, code, born):
+            return None
+        return child, ReviewPlan(held_on, code, file.name, line)
+
+    def _review_fits(
+        self, file: CsvFile, line: int, child: str, held_on: date, code: str, born: date
+    ) -> bool:
+        if held_on < born:
+            self._issue(
+                file,
+                line,
+                child,
+                "REVIEW",
+                "before_birth",
+                f"REVIEW {format_date(held_on)} is before the child's date of birth.",
+            )
+            return False
+        try:  # the same rule as a review recorded through the API
+            check_participation(code, born, held_on)
+        except ProblemError as exc:
+            message = exc.errors[0].message if exc.errors else exc.detail
+            self._issue(file, line, child, "REVIEW_CODE", "participation_code_age", f"{message}.")
+            return False
+        return True
+
+    # -- OC2 -------------------------------------------------------------------------------
+
+    def _outcomes(
+        self, file: CsvFile | None, header: dict[str, HeaderRow], has_header: bool
+    ) -> dict[str, OutcomePlan]:
+        outcomes: dict[str, OutcomePlan] = {}
+        if file is None:
+            return outcomes
+        for line, row in file.rows:
+            child = self._child(file, line, row)
+            if child is None:
+                continue
+            self._known_child(file, line, child, row, header, has_header, dob_column="DOB")
+            if child in outcomes:
+                self._issue(
+                    file,
+                    line,
+                    child,
+                    "CHILD",
+                    "duplicate_child",
+                    f"Child {child} is already in the OC2 file at line {outcomes[child].line}.",
+                )
+                continue
+            outcome = self._outcome(file, line, child, row)
+            if outcome is not None:
+                outcomes[child] = outcome
+        return outcomes
+
+    def _outcome(
+        self, file: CsvFile, line: int, child: str, row: dict[str, str]
+    ) -> OutcomePlan | None:
+        before = len(self.issues)
+        score_text = row.get("SDQ_SCORE", "")
+        score = int(score_text) if score_text.isdigit() else None
+        if score_text and (score is None or score > 40):
+            self._issue(
+                file,
+                line,
+                child,
+                "SDQ_SCORE",
+                "out_of_range",
+                f"SDQ_SCORE {score_text!r} is not a whole number from 0 to 40.",
+            )
+        reason = row.get("SDQ_REASON", "").upper() or None
+        if reason is not None and reason not in SDQ_REASONS:
+            self._issue(
+                file,
+                line,
+                child,
+                "SDQ_REASON",
+                "invalid_code",
+                f"SDQ_REASON {reason!r} is not one of SDQ1-SDQ5.",
+            )
+        flags: dict[str, bool | None] = {}
+        for name in OUTCOME_FLAGS:
+            value = row.get(name.upper(), "")
+            if value and value not in FLAG_VALUES:
+                self._issue(
+                    file,
+                    line,
+                    child,
+                    name.upper(),
+                    "invalid_code",
+                    f"{name.upper()} {value!r} is not 0 or 1.",
+                )
+            flags[name] = FLAG_VALUES.get(value)
+        if len(self.issues) > before:
+            return None
+        return OutcomePlan(score, reason, flags, file.name, line)
+
+
+def _ends_later(episode: EpisodePlan, than: EpisodePlan | None) -> bool:
+    if than is None:
+        return True
+    if than.end_on is None:
+        return False
+    return episode.end_on is None or episode.end_on > than.end_on
+
+
+def _in_care(periods: list[PeriodOfCare], day: date) -> bool:
+    return any(p.start <= day and (p.end is None or day <= p.end) for p in periods)

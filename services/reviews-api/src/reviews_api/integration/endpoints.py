@@ -1,0 +1,91 @@
+"""Routes for case systems pushing case data in batches."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+
+from iro_kit.auth import Principal, Role, require_roles, roles_text
+from iro_kit.db import SessionDep
+from iro_kit.errors import problem_responses
+from reviews_api.deps import RulesDep, today
+from reviews_api.integration import idempotency
+from reviews_api.integration.schemas import MAX_ITEMS, BatchResult, IntegrationBatch
+from reviews_api.integration.service import apply_batch
+
+router = APIRouter(prefix="/reviews/v1/integration", tags=["integration"])
+Integrator = Annotated[Principal, Depends(require_roles(Role.integration))]
+BATCHES = "/reviews/v1/integration/batches"
+
+
+@router.post(
+    "/batches",
+    summary="Push a batch of case data",
+    description=f"Upserts up to {MAX_ITEMS:,} items: children (by `external_id`), episodes "
+    "(by `external_id`, linked to their child by `child_external_id`) and plan dates (care plan "
+    "updated, PEP reviewed, health assessment completed, pathway plan updated, leaving care "
+    "assessment started; kept as history). An item carries the record's current state in the "
+    "case system; sending it again is `unchanged`. Each item is applied in its own savepoint "
+    "and gets its own result, `created`, `updated`, `unchanged` or `failed` with an RFC 9457 "
+    "problem naming the field (`/items/3/date_of_birth`); a failed item never undoes another. "
+    "Items go through the same rules as the children and episodes routes (overlapping "
+    "episodes, dates before birth...). **Order of arrival:** children are applied before "
+    "episodes and plan dates, so a batch may carry a child and its records in any order; an "
+    "episode or plan date whose child is not known yet fails alone with a 409 `unknown-child` "
+    "(`retryable: true`): send it again after the child. Nothing is parked. **Retries:** with "
+    "an `Idempotency-Key` header the first response is stored, and a retry with the same key "
+    "and body gets it again (header `Idempotent-Replayed: true`) without applying anything; "
+    "the same key with another body is a 422 `idempotency-key-reused`. A child's names may be "
+    "omitted (null: kept as held). " + roles_text(Role.integration),
+    response_model=BatchResult,
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def push_batch(
+    body: IntegrationBatch,
+    request: Request,
+    session: SessionDep,
+    principal: Integrator,
+    rules: RulesDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="Any unique string per batch (a UUID); repeat it on a retry.",
+        ),
+    ] = None,
+) -> Any:
+    digest = ""
+    if idempotency_key is not None:
+        digest = idempotency.request_hash(await request.body())
+        stored = await idempotency.stored_response(
+            session, principal.subject, BATCHES, idempotency_key, digest
+        )
+        if stored is not None:
+            return JSONResponse(
+                stored.response,
+                status_code=stored.status_code,
+                headers={"Idempotent-Replayed": "true"},
+            )
+    result = await apply_batch(
+        session,
+        body.items,  # type: ignore[arg-type]
+        rules=rules,
+        recorded_by=principal.subject,
+        today=today(),
+        instance=request.url.path,
+    )
+    if idempotency_key is not None:
+        await idempotency.store_response(
+            session,
+            principal.subject,
+            BATCHES,
+            idempotency_key,
+            digest,
+            200,
+            result.model_dump(mode="json"),
+        )
+    return result
