@@ -90,7 +90,7 @@ def test_every_route_with_an_id_in_its_path_is_covered(api: TestClient) -> None:
     with_ids = {
         (method.upper(), re.sub(r"\{[^}]+\}", "{id}", path.removeprefix(V1)))
         for path, operations in schema["paths"].items()
-        if "{" in path
+        if "{" in path and path.startswith(V1)  # the kit's admin routes are tested in the kit
         for method in operations
     }
     assert with_ids == {(method, path) for method, path, _, _ in ROUTES}

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 import reviews_api
 from iro_kit.app import ServiceSpec, create_service_app
 from reviews_api.children.endpoints import router as children_router
+from reviews_api.events.publish import EVENTS
 from reviews_api.imports.background import cancel_background
 from reviews_api.imports.endpoints import router as imports_router
 from reviews_api.integration.endpoints import router as integration_router
@@ -28,6 +29,7 @@ SPEC = ServiceSpec(
     title="IRO reviews API",
     description=inspect.cleandoc(reviews_api.__doc__ or ""),
     script_location=Path(__file__).resolve().parents[2] / "migrations",
+    events=EVENTS,
     routers=[
         children_router,
         reviews_router,
@@ -47,6 +49,7 @@ SPEC = ServiceSpec(
         {"name": "plans", "description": "Plan dates and annual outcomes from the case system."},
         {"name": "integration", "description": "Batches of case data pushed by a case system."},
         {"name": "imports", "description": "SSDA903 returns imported as background jobs."},
+        {"name": "events-admin", "description": "Internal: the outbox, dead letters, republish."},
     ],
 )
 

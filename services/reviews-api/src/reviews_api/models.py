@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from iro_kit.db import KitBase, new_metadata
+from iro_kit.events.tables import event_tables
 
 
 class Base(KitBase):
@@ -272,3 +273,6 @@ class ImportProblem(Base):
     field: Mapped[str | None] = mapped_column(String(40))
     code: Mapped[str] = mapped_column(String(60))
     message: Mapped[str] = mapped_column(Text)
+
+
+EVENT_TABLES = event_tables(Base.metadata)

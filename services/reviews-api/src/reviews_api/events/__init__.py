@@ -1,0 +1,1 @@
+"""reviews-api's events: the catalogue of payloads, and publishing every changed aggregate."""
