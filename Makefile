@@ -43,8 +43,10 @@ format: sync
 # IRO_BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:54329/postgres make bench
 bench: sync
 	$(UV) run --frozen python bench/schedule_bench.py
-	@if [ -n "$$IRO_BENCH_POSTGRES_URL" ]; then $(UV) run --frozen python bench/worklist_bench.py; \
-	else echo "bench: worklist_bench.py skipped (set IRO_BENCH_POSTGRES_URL)"; fi
+	$(UV) run --frozen python bench/import_903_bench.py
+	@if [ -n "$$IRO_BENCH_POSTGRES_URL" ]; then $(UV) run --frozen python bench/worklist_bench.py \
+		&& $(UV) run --frozen python bench/relay_bench.py; \
+	else echo "bench: PostgreSQL benches skipped (set IRO_BENCH_POSTGRES_URL)"; fi
 
 token: sync
 	@$(UV) run --frozen iro token --role $(or $(ROLE),iro_manager)

@@ -55,6 +55,7 @@ class ServiceSettings(BaseSettings):
     )
     relay_in_process: bool = True
     relay_batch_size: int = 200
+    relay_concurrency: int = 2
     relay_poll_seconds: float = 0.1
     relay_max_attempts: int = 10
     relay_backoff_base_seconds: float = 1.0

@@ -66,6 +66,53 @@ async def receive(
     return EventResult(id=event.id, status="applied" if handler else "ignored")
 
 
+async def receive_batch(
+    session: AsyncSession,
+    tables: EventTables,
+    handlers: Mapping[str, Handler],
+    events: list[CloudEvent],
+) -> list[EventResult]:
+    """Apply a batch: in one savepoint when every event applies, else event by event."""
+    inbox = tables.inbox
+    ids = [e.id for e in events]
+    seen_rows = await session.execute(
+        select(inbox.c.source, inbox.c.event_id).where(inbox.c.event_id.in_(ids))
+    )
+    seen = {(source, event_id) for source, event_id in seen_rows}
+    fresh: dict[tuple[str, str], CloudEvent] = {}
+    for event in events:
+        if (event.source, event.id) not in seen:
+            fresh.setdefault((event.source, event.id), event)
+    try:
+        async with session.begin_nested():
+            if fresh:
+                now = datetime.now(UTC)
+                await session.execute(
+                    insert(inbox),
+                    [
+                        {"source": e.source, "event_id": e.id, "type": e.type, "received_at": now}
+                        for e in fresh.values()
+                    ],
+                )
+            for event in fresh.values():
+                handler = handlers.get(event.type)
+                if handler is not None:
+                    await handler(session, event)
+    except Exception:
+        # One of them cannot be applied: find it, and apply the others, one savepoint each.
+        return [await receive(session, tables, handlers, e) for e in events]
+    results, reported = [], set()
+    for event in events:
+        key = (event.source, event.id)
+        if key in fresh and key not in reported:
+            reported.add(key)
+            status = "applied" if event.type in handlers else "ignored"
+            results.append(EventResult(id=event.id, status=status))
+        else:
+            results.append(EventResult(id=event.id, status="duplicate"))
+    return results
+
+
 def inbox_router(
     prefix: str,
     tables: EventTables,
@@ -108,7 +155,7 @@ def inbox_router(
             events = [CloudEvent.model_validate(item) for item in raw]
         except ValidationError as exc:
             raise Unprocessable("An event is not a valid CloudEvent.") from exc
-        results = [await receive(session, tables, handlers, e) for e in events]
+        results = await receive_batch(session, tables, handlers, events)
         for event, result in zip(events, results, strict=True):
             received.labels(event.type, result.status).inc()
         return EventResults(results=results)

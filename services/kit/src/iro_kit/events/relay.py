@@ -8,6 +8,7 @@ dies mid-batch leaves its rows unclaimed for the next. On SQLite, run a single r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import defaultdict
 from collections.abc import Callable
@@ -37,6 +38,8 @@ class RelaySettings:
     backoff_cap_seconds: float = 300.0
     retention_days: int = 7
     timeout_seconds: float = 10.0
+    # Batches in flight at once (each claims its own rows); PostgreSQL only, SQLite runs one.
+    concurrency: int = 2
 
 
 class RelayMetrics:
@@ -91,20 +94,28 @@ class Relay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; woken at once by commits that wrote events."""
-        last_housekeeping = datetime.min.replace(tzinfo=UTC)
+        lanes = self.settings.concurrency if self._skip_locked else 1
+        await asyncio.gather(self._housekeeping(stop), *(self._lane(stop) for _ in range(lanes)))
+
+    async def _lane(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 delivered = await self.deliver_once()
-                now = datetime.now(UTC)
-                if now - last_housekeeping > timedelta(seconds=5):
-                    await self.refresh_gauges()
-                    await self.purge()
-                    last_housekeeping = now
             except Exception as exc:  # a database or network outage: log, wait, go on
                 _log.warning("relay_cycle_failed", error_type=type(exc).__name__)
                 delivered = 0
             if delivered < self.settings.batch_size:
                 await self.outbox.wait_for_commit(self.settings.poll_seconds)
+
+    async def _housekeeping(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.refresh_gauges()
+                await self.purge()
+            except Exception as exc:
+                _log.warning("relay_housekeeping_failed", error_type=type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 5)
 
     async def deliver_once(self) -> int:
         """Claim one batch of due rows, deliver it, record the outcome. Returns rows claimed."""

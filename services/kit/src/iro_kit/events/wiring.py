@@ -46,6 +46,7 @@ def build_outbox(service: str, spec: EventSpec, settings: ServiceSettings) -> Ou
 def relay_settings(settings: ServiceSettings) -> RelaySettings:
     return RelaySettings(
         batch_size=settings.relay_batch_size,
+        concurrency=settings.relay_concurrency,
         poll_seconds=settings.relay_poll_seconds,
         max_attempts=settings.relay_max_attempts,
         backoff_base_seconds=settings.relay_backoff_base_seconds,
