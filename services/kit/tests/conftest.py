@@ -87,7 +87,14 @@ def _router() -> APIRouter:
         return principal
 
     @router.post("/notes", status_code=201)
-    async def add_notes(labels: list[str], session: SessionDep, fail: bool = False) -> int:
+    async def add_notes(
+        labels: list[str], session: SessionDep, fail: bool = False, nested: bool = False
+    ) -> int:
+        if nested:  # each label in a savepoint of its own, released before the failure
+            for label in labels:
+                async with session.begin_nested():
+                    session.add(Note(label=label))
+            raise Unprocessable("refused after writing")
         # Added, not flushed: the inserts reach the database at commit, after the handler
         # has returned, so a duplicate label fails the commit itself.
         session.add_all(Note(label=label) for label in labels)

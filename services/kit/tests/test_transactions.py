@@ -22,3 +22,11 @@ def test_a_failed_commit_is_the_response_not_a_false_success(client: TestClient)
     assert response.json()["detail"] == "The change conflicts with data already recorded."
     assert "UNIQUE" not in response.text.upper() and "label" not in response.text
     assert client.get("/kit/v1/notes").json() == ["a"]
+
+
+def test_a_released_savepoint_is_undone_when_the_request_fails(client: TestClient) -> None:
+    # SQLite's driver would start the transaction with the savepoint itself, and releasing it
+    # would commit: the kit begins every transaction explicitly so that nesting holds.
+    response = client.post("/kit/v1/notes?fail=true&nested=true", json=["n1", "n2"])
+    assert response.status_code == 422
+    assert client.get("/kit/v1/notes").json() == []
