@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from fastapi.testclient import TestClient
 
@@ -121,3 +124,19 @@ def test_only_producing_services_may_deliver(copy_api: TestClient) -> None:
         "/drp/events", json=_iro(str(uuid.uuid4()), 1, "X"), headers=case_system
     )
     assert_problem(response, 403, "forbidden")
+
+
+REVIEWS_SCHEMAS = Path(__file__).resolve().parents[2] / "reviews-api" / "events"
+
+
+@pytest.mark.parametrize(
+    ("schema", "fixture"),
+    [
+        ("child.changed.v1.schema.json", _child(str(uuid.uuid4()), 1)),
+        ("iro.changed.v1.schema.json", _iro(str(uuid.uuid4()), 1, "Alex Morgan")),
+    ],
+)
+def test_the_events_these_tests_deliver_match_reviews_apis_committed_schemas(
+    schema: str, fixture: dict[str, Any]
+) -> None:
+    jsonschema.validate(fixture["data"], json.loads((REVIEWS_SCHEMAS / schema).read_text()))

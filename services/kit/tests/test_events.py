@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -251,3 +252,36 @@ async def test_events_can_only_be_written_inside_a_transaction(pair: Pair) -> No
         session.info["iro_outbox"] = pair.producer_app.state.database.outbox
         with pytest.raises(RuntimeError, match="inside a transaction"):
             await emit(session, "note.changed", "x", {"version": 1})
+
+
+async def test_delivered_rows_are_purged_after_the_retention_period(pair: Pair) -> None:
+    await pair.producer.post("/kit/v1/notes", json=["old", "new"])
+    await pair.relay.deliver_once()
+    async with pair.producer_app.state.database.transaction() as session:
+        await session.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.subject == "old")
+            .values(created_at=datetime.now(UTC) - timedelta(days=8))
+        )
+    assert await pair.relay.purge() == 1  # retention 7 days by default
+    assert [row.subject for row in await pair.outbox()] == ["new"]
+
+
+async def test_relay_metrics_count_deliveries_retries_and_backlog(pair: Pair) -> None:
+    pair.flaky.failures = 1
+    await pair.producer.post("/kit/v1/notes", json=["m"])
+    await pair.relay.deliver_once()  # fails once
+    await pair.relay.refresh_gauges()
+    metrics = pair.relay.metrics
+    assert metrics.retried.labels("consumer")._value.get() == 1
+    assert metrics.backlog.labels("consumer")._value.get() == 1
+
+    async def delivered() -> bool:
+        return all(row.delivered_at is not None for row in await pair.outbox())
+
+    await pair.deliver_until(delivered)
+    await pair.relay.refresh_gauges()
+    assert metrics.delivered.labels("consumer")._value.get() == 1
+    assert metrics.backlog.labels("consumer")._value.get() == 0
+    received = (await pair.consumer.get("/kit/metrics")).text
+    assert 'inbox_events_total{status="applied",type="note.changed"} 1.0' in received
