@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -95,6 +96,24 @@ def postgres_url() -> Iterator[str]:
         yield url
     finally:
         drop_postgres_database(admin_url, url)
+
+
+PROBLEM_BASE = "https://iro.example/problems/"
+
+
+def assert_problem(
+    response: Any, status: int, kind: str, pointer: str | None = None
+) -> dict[str, Any]:
+    """The response is a problem+json of `status` and `kind`, naming `pointer` if given."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["type"] == PROBLEM_BASE + kind, body
+    assert body["status"] == status
+    assert body["instance"] == response.request.url.path
+    if pointer is not None:
+        assert pointer in [error["pointer"] for error in body.get("errors") or []], body
+    return body
 
 
 def bearer(*roles: Role | str, **kwargs: object) -> dict[str, str]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
 
 from iro_kit.auth import Principal, Role, require_roles, roles_text
 from reviews_api.schedule import ScheduleRules
@@ -27,26 +26,6 @@ RECORD_TEXT = roles_text(*RECORD_ROLES)
 ALLOCATE_TEXT = roles_text(*ALLOCATE_ROLES)
 CASE_DATA_TEXT = roles_text(*CASE_DATA_ROLES)
 IRO_ADMIN_TEXT = roles_text(*IRO_ADMIN_ROLES)
-
-
-def today() -> date:
-    """Today in England. Dates here are calendar dates in Europe/London."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo("Europe/London")).date()
-
-
-def _as_at(
-    as_at: Annotated[
-        date | None,
-        Query(description="The day to compute for (default today); replays a past day exactly."),
-    ] = None,
-) -> date:
-    return as_at or today()
-
-
-AsAt = Annotated[date, Depends(_as_at)]
 
 
 def _rules(request: Request) -> ScheduleRules:

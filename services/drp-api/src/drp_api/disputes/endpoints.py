@@ -16,7 +16,6 @@ from drp_api.deps import (
     RulesDep,
     SettingsDep,
     TrackerReader,
-    today,
 )
 from drp_api.disputes import history, reads, service
 from drp_api.disputes.lifecycle import Category, Outcome, ProcessRules, Status
@@ -40,6 +39,7 @@ from drp_api.disputes.versioning import IfMatch, etag
 from drp_api.exports import ExportFormat, file_content, file_response, format_dependency
 from drp_api.models import Dispute
 from iro_kit.auth import Principal
+from iro_kit.dates import today
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from iro_kit.pagination import Page, PageDep

@@ -7,11 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from drp_api.deps import READ_TEXT, Reader, RulesDep, SettingsDep, today
+from drp_api.deps import (
+    READ_TEXT,
+    Reader,
+    RulesDep,
+    SettingsDep,
+)
 from drp_api.disputes.lifecycle import Category
 from drp_api.disputes.snapshots import disputes_on
 from drp_api.stats.figures import dispute_stats
 from drp_api.stats.schemas import DisputeStats
+from iro_kit.dates import today
 from iro_kit.db import SessionDep
 from iro_kit.errors import FieldProblem, Unprocessable, problem_responses
 

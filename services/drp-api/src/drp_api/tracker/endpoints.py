@@ -6,10 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from drp_api.deps import TRACKER_TEXT, AsAt, RulesDep, SettingsDep, TrackerReader
+from drp_api.deps import (
+    TRACKER_TEXT,
+    RulesDep,
+    SettingsDep,
+    TrackerReader,
+)
 from drp_api.exports import ExportFormat, file_content, file_response, format_dependency
 from drp_api.tracker import service
 from drp_api.tracker.schemas import TrackerRow
+from iro_kit.dates import AsAt
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from iro_kit.pagination import Page, PageDep

@@ -7,9 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from drp_api.deps import READ_TEXT, AsAt, Reader, RulesDep, SettingsDep
+from drp_api.deps import (
+    READ_TEXT,
+    Reader,
+    RulesDep,
+    SettingsDep,
+)
 from drp_api.worklists import service
 from drp_api.worklists.schemas import StageDue
+from iro_kit.dates import AsAt
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from iro_kit.pagination import Page, PageDep

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response, status
 
+from iro_kit.dates import AsAt
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from iro_kit.pagination import Page, PageDep
@@ -26,7 +27,6 @@ from reviews_api.children.schemas import (
 from reviews_api.deps import (
     CASE_DATA_TEXT,
     READ_TEXT,
-    AsAt,
     CaseDataWriter,
     Reader,
     RulesDep,

@@ -100,9 +100,9 @@ def _show(bar: tqdm, progress: dict[str, int]) -> None:
 
 async def _into_database(args: argparse.Namespace, uploads: list[Upload]) -> dict[str, Any]:
     from iro_kit.calendar import WorkingDayCalendar
+    from iro_kit.dates import today
     from iro_kit.db import Database
     from iro_kit.settings import Environment
-    from reviews_api.deps import today
     from reviews_api.imports import jobs
     from reviews_api.imports.endpoints import job_read
     from reviews_api.imports.files import unpack

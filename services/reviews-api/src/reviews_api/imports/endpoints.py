@@ -12,10 +12,14 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from sqlalchemy import func, select
 
 from iro_kit.auth import Principal, Role, require_roles, roles_text
+from iro_kit.dates import today
 from iro_kit.db import SessionDep
 from iro_kit.errors import NotFound, ProblemError, invalid, problem_responses
 from iro_kit.pagination import Page, PageDep
-from reviews_api.deps import CASE_DATA_ROLES, READ_ROLES, today
+from reviews_api.deps import (
+    CASE_DATA_ROLES,
+    READ_ROLES,
+)
 from reviews_api.imports import jobs
 from reviews_api.imports.background import start_in_background
 from reviews_api.imports.files import UnreadableUpload, Upload, unpack

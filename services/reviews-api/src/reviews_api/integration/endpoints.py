@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 from iro_kit.auth import Principal, Role, require_roles, roles_text
+from iro_kit.dates import today
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
-from reviews_api.deps import RulesDep, today
+from reviews_api.deps import RulesDep
 from reviews_api.integration import idempotency
 from reviews_api.integration.schemas import MAX_ITEMS, BatchResult, IntegrationBatch
 from reviews_api.integration.service import apply_batch

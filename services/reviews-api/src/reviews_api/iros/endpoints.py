@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Response, status
 from sqlalchemy import select
 
+from iro_kit.dates import AsAt
 from iro_kit.db import SessionDep
 from iro_kit.errors import NotFound, problem_responses
 from iro_kit.pagination import Page, PageDep
@@ -17,7 +18,6 @@ from reviews_api.deps import (
     IRO_ADMIN_TEXT,
     READ_TEXT,
     Allocator,
-    AsAt,
     IroAdmin,
     Reader,
 )

@@ -7,10 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from iro_kit.dates import AsAt
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from reviews_api.children.service import get_child
-from reviews_api.deps import READ_TEXT, AsAt, Reader
+from reviews_api.deps import (
+    READ_TEXT,
+    Reader,
+)
 from reviews_api.plans import service
 from reviews_api.plans.history import PlanDateFacts, PlanKind, latest_of_each
 from reviews_api.plans.schemas import AnnualOutcomeRead, PlanDateRead, PlanDatesRead

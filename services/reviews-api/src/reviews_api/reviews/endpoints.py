@@ -7,10 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Response, status
 
+from iro_kit.dates import today
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from reviews_api.children.schemas import Deletion
-from reviews_api.deps import READ_TEXT, RECORD_TEXT, Reader, Recorder, RulesDep, today
+from reviews_api.deps import (
+    READ_TEXT,
+    RECORD_TEXT,
+    Reader,
+    Recorder,
+    RulesDep,
+)
 from reviews_api.reviews import service, visits
 from reviews_api.reviews.schemas import (
     ReviewCreate,

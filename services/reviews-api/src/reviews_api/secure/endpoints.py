@@ -6,17 +6,16 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
+from iro_kit.dates import AsAt, today
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from reviews_api.deps import (
     CASE_DATA_TEXT,
     READ_TEXT,
     RECORD_TEXT,
-    AsAt,
     CaseDataWriter,
     Reader,
     Recorder,
-    today,
 )
 from reviews_api.secure import service
 from reviews_api.secure.schemas import (

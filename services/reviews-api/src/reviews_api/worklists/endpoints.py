@@ -7,10 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from iro_kit.dates import AsAt
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from iro_kit.pagination import Page, PageDep
-from reviews_api.deps import READ_TEXT, AsAt, Reader, RulesDep
+from reviews_api.deps import (
+    READ_TEXT,
+    Reader,
+    RulesDep,
+)
 from reviews_api.worklists import service
 from reviews_api.worklists.schemas import MidwayDue, ReviewDue, UnallocatedChild, VisitDue
 
