@@ -54,6 +54,8 @@ def _publish(session: Session) -> None:
         return
     versions = outbox.tables.versions
     for event_type, key in sorted(changed, key=lambda a: (a[0], str(a[1]))):
+        if not any(route.wants(event_type) for route in outbox.routes):
+            continue  # nobody subscribes: no state to read, no version to take
         state = publisher.state(session, event_type, key)
         if state is None:
             continue
