@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from drp_api.models import EVENT_TABLES, ChildCopy, Dispute, DisputeAction, IroCopy
 from iro_kit.events import CloudEvent
 from iro_kit.events.schemas import EventState
-from iro_kit.events.tracking import CHANGED_KEY, Aggregate, Publisher
+from iro_kit.events.tracking import CHANGED_KEY, FRESH, Aggregate, Publisher
 from iro_kit.events.wiring import EventSpec
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "events"
@@ -113,11 +113,14 @@ def classify(obj: object) -> Iterable[Aggregate]:
 
 
 def state(session: Session, event_type: str, key: Any) -> dict[str, Any] | None:
-    dispute = session.get(Dispute, key)
+    dispute = session.get(Dispute, key, populate_existing=True)
     if event_type != "dispute.changed" or dispute is None:
         return None
     actions = session.scalars(
-        select(DisputeAction).where(DisputeAction.dispute_id == key).order_by(DisputeAction.version)
+        select(DisputeAction)
+        .where(DisputeAction.dispute_id == key)
+        .order_by(DisputeAction.version)
+        .execution_options(**FRESH)
     )
     fields = {
         name: getattr(dispute, name) for name in DisputeState.model_fields if hasattr(dispute, name)

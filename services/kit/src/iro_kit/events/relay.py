@@ -128,22 +128,43 @@ class Relay:
             .limit(self.settings.batch_size)
         )
         if self._skip_locked:
-            query = query.with_for_update(skip_locked=True)
-        async with self.database.sessions() as session, session.begin():
+            # PostgreSQL: the claimed rows stay locked while they are posted, so other relays
+            # skip them; a relay that dies releases them with its transaction.
+            async with self.database.sessions() as session, session.begin():
+                rows = (await session.execute(query.with_for_update(skip_locked=True))).all()
+                if rows:
+                    await self._record_all(session, await self._post_all(rows))
+            return len(rows)
+        # SQLite has one relay: read, post with no transaction open (so the service's writers
+        # are not held up by a slow subscriber), then record the outcome.
+        async with self.database.sessions() as session:
             rows = (await session.execute(query)).all()
-            if not rows:
-                return 0
-            by_target: dict[tuple[str, str], list[Any]] = defaultdict(list)
-            for row in rows:
-                by_target[(row.subscriber, row.url)].append(row)
-            outcomes = await asyncio.gather(
-                *(self._post(url, batch) for (_, url), batch in by_target.items())
-            )
+        if rows:
+            outcomes = await self._post_all(rows)
+            async with self.database.sessions() as session, session.begin():
+                await self._record_all(session, outcomes)
+        return len(rows)
+
+    async def _post_all(self, rows: list[Any]) -> list[tuple[str, list[Any], set[str], str | None]]:
+        """POST each subscriber's rows; (subscriber, rows, acknowledged ids, error) for each."""
+        by_target: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for row in rows:
+            by_target[(row.subscriber, row.url)].append(row)
+        outcomes = await asyncio.gather(
+            *(self._post(url, batch) for (_, url), batch in by_target.items())
+        )
+        return [
+            (subscriber, batch, acked, error)
             for ((subscriber, _), batch), (acked, error) in zip(
                 by_target.items(), outcomes, strict=True
-            ):
-                await self._record(session, subscriber, batch, acked, error)
-        return len(rows)
+            )
+        ]
+
+    async def _record_all(
+        self, session: AsyncSession, outcomes: list[tuple[str, list[Any], set[str], str | None]]
+    ) -> None:
+        for subscriber, batch, acked, error in outcomes:
+            await self._record(session, subscriber, batch, acked, error)
 
     async def _post(self, url: str, batch: list[Any]) -> tuple[set[str], str | None]:
         """POST a batch; returns the event ids the subscriber acknowledged, and an error."""

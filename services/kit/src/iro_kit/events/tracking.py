@@ -27,8 +27,14 @@ Aggregate = tuple[str, Any]  # (event type, aggregate key)
 
 @dataclass(frozen=True)
 class Publisher:
+    """`state` must read from the database, not the session's memory: use
+    `populate_existing` (`FRESH` below) on every get and select."""
+
     classify: Callable[[object], Iterable[Aggregate]]
     state: Callable[[Session, str, Any], dict[str, Any] | None]
+
+
+FRESH = {"populate_existing": True}
 
 
 def _collect(session: Session, _context: Any) -> None:
@@ -46,23 +52,29 @@ def _collect(session: Session, _context: Any) -> None:
 def _publish(session: Session) -> None:
     publisher: Publisher | None = session.info.get(PUBLISHER_KEY)
     outbox: Outbox | None = session.info.get(SESSION_KEY)
-    if publisher is None or outbox is None:
+    # SQLAlchemy calls before_commit when a savepoint is released too: publish only at the
+    # outermost commit, or a later savepoint rollback would take the events with it.
+    if publisher is None or outbox is None or session.in_nested_transaction():
         return
     session.flush()
     changed: set[Aggregate] = session.info.pop(CHANGED_KEY, set())
-    if not changed:
+    wanted = sorted(
+        (a for a in changed if any(route.wants(a[0]) for route in outbox.routes)),
+        key=lambda a: (a[0], str(a[1])),
+    )  # nobody subscribes to the rest: no state to read, no version to take
+    if not wanted:
         return
+    # Versions first, under the counter's row lock: every earlier publishing transaction has
+    # committed by then, and the states read below (fresh from the database, the publisher's
+    # reads use populate_existing) include its changes. Versions increase in commit order.
     versions = outbox.tables.versions
-    for event_type, key in sorted(changed, key=lambda a: (a[0], str(a[1]))):
-        if not any(route.wants(event_type) for route in outbox.routes):
-            continue  # nobody subscribes: no state to read, no version to take
+    last = session.execute(
+        update(versions).values(last=versions.c.last + len(wanted)).returning(versions.c.last)
+    ).scalar_one()
+    for version, (event_type, key) in enumerate(wanted, start=last - len(wanted) + 1):
         state = publisher.state(session, event_type, key)
         if state is None:
             continue
-        # One counter per service, taken under its row lock: versions increase in commit order.
-        version = session.execute(
-            update(versions).values(last=versions.c.last + 1).returning(versions.c.last)
-        ).scalar_one()
         rows = rows_for_new_event(outbox, event_type, str(key), {**state, "version": version})
         if rows:
             session.execute(outbox.tables.outbox.insert(), rows)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from iro_kit.events.tracking import CHANGED_KEY, Aggregate, Publisher
+from iro_kit.events.tracking import CHANGED_KEY, FRESH, Aggregate, Publisher
 from iro_kit.events.wiring import EventSpec
 from reviews_api.events.catalogue import (
     CATALOGUE,
@@ -68,7 +68,7 @@ def classify(obj: object) -> Iterable[Aggregate]:
 
 
 def _child(session: Session, child_id: uuid.UUID) -> dict[str, Any] | None:
-    child = session.get(Child, child_id)
+    child = session.get(Child, child_id, populate_existing=True)
     if child is None:
         return None
     episodes = list(
@@ -76,6 +76,7 @@ def _child(session: Session, child_id: uuid.UUID) -> dict[str, Any] | None:
             select(Episode)
             .where(Episode.child_id == child_id, Episode.deleted_at.is_(None))
             .order_by(Episode.start_on)
+            .execution_options(**FRESH)
         )
     )
     by_start = {e.start_on: e for e in episodes}
@@ -104,11 +105,14 @@ def _child(session: Session, child_id: uuid.UUID) -> dict[str, Any] | None:
     ).model_dump(mode="json", exclude={"version"})
 
 
-def _allocations(session: Session, child_id: uuid.UUID) -> dict[str, Any]:
+def _allocations(session: Session, child_id: uuid.UUID) -> dict[str, Any] | None:
+    if session.get(Child, child_id) is None:  # only in a savepoint that was rolled back
+        return None
     rows = session.scalars(
         select(Allocation)
         .where(Allocation.child_id == child_id, Allocation.deleted_at.is_(None))
         .order_by(Allocation.from_on)
+        .execution_options(**FRESH)
     )
     entries = [AllocationEntry.model_validate(a, from_attributes=True) for a in rows]
     state = AllocationState(child_id=child_id, allocations=entries, version=0)
@@ -116,7 +120,7 @@ def _allocations(session: Session, child_id: uuid.UUID) -> dict[str, Any]:
 
 
 def _review(session: Session, review_id: uuid.UUID) -> dict[str, Any] | None:
-    review = session.get(Review, review_id)
+    review = session.get(Review, review_id, populate_existing=True)
     if review is None:
         return None
     state = ReviewState.model_validate(
@@ -126,7 +130,7 @@ def _review(session: Session, review_id: uuid.UUID) -> dict[str, Any] | None:
 
 
 def _visit(session: Session, visit_id: uuid.UUID) -> dict[str, Any] | None:
-    visit = session.get(Visit, visit_id)
+    visit = session.get(Visit, visit_id, populate_existing=True)
     if visit is None:
         return None
     state = VisitState.model_validate(
@@ -136,10 +140,10 @@ def _visit(session: Session, visit_id: uuid.UUID) -> dict[str, Any] | None:
 
 
 def _secure_review(session: Session, review_id: uuid.UUID) -> dict[str, Any] | None:
-    review = session.get(SecureReview, review_id)
+    review = session.get(SecureReview, review_id, populate_existing=True)
     if review is None:
         return None
-    placement = session.get(SecurePlacement, review.placement_id)
+    placement = session.get(SecurePlacement, review.placement_id, populate_existing=True)
     assert placement is not None
     state = SecureReviewState(
         id=review.id,
@@ -156,11 +160,14 @@ def _secure_review(session: Session, review_id: uuid.UUID) -> dict[str, Any] | N
     return state.model_dump(mode="json", exclude={"version"})
 
 
-def _plans(session: Session, child_id: uuid.UUID) -> dict[str, Any]:
+def _plans(session: Session, child_id: uuid.UUID) -> dict[str, Any] | None:
+    if session.get(Child, child_id) is None:  # only in a savepoint that was rolled back
+        return None
     rows = session.scalars(
         select(PlanDate)
         .where(PlanDate.child_id == child_id)
         .order_by(PlanDate.kind, PlanDate.dated_on)
+        .execution_options(**FRESH)
     )
     entries = [PlanDateEntry.model_validate(p, from_attributes=True) for p in rows]
     state = PlanState(child_id=child_id, plan_dates=entries, version=0)
@@ -168,7 +175,7 @@ def _plans(session: Session, child_id: uuid.UUID) -> dict[str, Any]:
 
 
 def _iro(session: Session, iro_id: uuid.UUID) -> dict[str, Any] | None:
-    iro = session.get(Iro, iro_id)
+    iro = session.get(Iro, iro_id, populate_existing=True)
     if iro is None:
         return None
     state = IroState.model_validate(
