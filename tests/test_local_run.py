@@ -59,3 +59,10 @@ def test_token_command_refuses_unknown_roles(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         iro(["token", "--role", "superuser"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_the_local_run_routes_events_to_where_it_listens() -> None:
+    from iro_local.cli import local_event_routes
+
+    assert "http://127.0.0.1:8000/drp/events" in local_event_routes("0.0.0.0", 8000)  # noqa: S104
+    assert "http://10.1.2.3:9000/drp/events" in local_event_routes("10.1.2.3", 9000)

@@ -36,9 +36,10 @@ def migrate() -> None:
         print(f"{spec.name}: migrated to head")  # type: ignore[attr-defined]
 
 
-def local_event_routes(port: int) -> str:
-    """The all-in-one run delivers events to itself, over HTTP, on its own port."""
-    base = f"http://127.0.0.1:{port}"
+def local_event_routes(host: str, port: int) -> str:
+    """The all-in-one run delivers events to itself, over HTTP, where it listens."""
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "localhost") else host  # noqa: S104
+    base = f"http://{reachable}:{port}"
     return json.dumps(
         [
             {
@@ -53,7 +54,7 @@ def local_event_routes(port: int) -> str:
 def serve(host: str, port: int, run_migrations: bool) -> None:
     import uvicorn
 
-    os.environ.setdefault("REVIEWS_EVENT_ROUTES", local_event_routes(port))
+    os.environ.setdefault("REVIEWS_EVENT_ROUTES", local_event_routes(host, port))
     if run_migrations:
         migrate()
     print(f"Serving on http://{host}:{port}  docs: /reviews/docs /drp/docs /scorecard/docs")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -108,6 +107,9 @@ async def running(relay: Relay | None) -> AsyncIterator[None]:
     finally:
         stop.set()
         relay.outbox.committed()  # wake it to see the stop
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await asyncio.wait_for(task, 10)
-        await relay.client.aclose()
+        except (TimeoutError, asyncio.CancelledError):
+            task.cancel()  # a delivery still waiting on a subscriber: its rows go out later
+        finally:
+            await relay.client.aclose()
