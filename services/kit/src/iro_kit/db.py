@@ -22,6 +22,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from iro_kit.events.outbox import SESSION_KEY as OUTBOX_KEY
+from iro_kit.events.outbox import WROTE_KEY
+from iro_kit.events.tracking import PUBLISHER_KEY
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -110,12 +114,12 @@ class Database:
         """
         async with self.sessions() as session:
             if self.outbox is not None:
-                session.info["iro_outbox"] = self.outbox
+                session.info[OUTBOX_KEY] = self.outbox
                 if self.publisher is not None:
-                    session.info["iro_publisher"] = self.publisher
+                    session.info[PUBLISHER_KEY] = self.publisher
             async with session.begin():
                 yield session
-            if session.info.get("iro_outbox_wrote") and self.outbox is not None:
+            if session.info.get(WROTE_KEY) and self.outbox is not None:
                 self.outbox.committed()
 
     async def dispose(self) -> None:

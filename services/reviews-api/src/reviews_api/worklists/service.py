@@ -8,7 +8,7 @@ urgency. An authority has a few thousand looked after children at most, and an I
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -204,6 +204,3 @@ def midway_due(
         )
         rows.append((midway_on, entry.casefile.external_id, item))
     return _sorted(rows)  # type: ignore[return-value]
-
-
-Worklist = Callable[..., list[object]]
