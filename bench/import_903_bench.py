@@ -113,11 +113,11 @@ def bare_csv_read(folder: Path) -> float:
 async def _import(folder: Path, url: str) -> dict[str, object]:
     from iro_kit.calendar import WorkingDayCalendar
     from iro_kit.db import Database
+    from iro_kit.schedule import ScheduleRules
     from reviews_api.imports import jobs
     from reviews_api.imports.endpoints import job_read
     from reviews_api.imports.files import Upload
     from reviews_api.models import ImportJob
-    from reviews_api.schedule import ScheduleRules
 
     uploads = [Upload(p.name, p.read_bytes()) for p in sorted(folder.glob("*.csv"))]  # noqa: ASYNC240
     database = Database(url)

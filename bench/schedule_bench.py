@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from iro_kit.calendar import WorkingDayCalendar
-from reviews_api.schedule import (
+from iro_kit.schedule import (
     EpisodeFacts,
     ReviewFacts,
     ScheduleRules,
@@ -169,7 +169,7 @@ def main() -> int:
     # The target is for 100,000 children; scale it if a different count was asked for.
     target = TARGET_SECONDS * args.children / CHILDREN
     results = {
-        "benchmark": "reviews_api.schedule.compute_schedule",
+        "benchmark": "iro_kit.schedule.compute_schedule",
         "date": date.today().isoformat(),
         "machine": platform.machine(),
         "machine_cores": os.cpu_count(),

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from iro_kit.calendar import WorkingDayCalendar
-from reviews_api.schedule import (
+from iro_kit.schedule import (
     EpisodeFacts,
     NextReview,
     ReviewFacts,

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from iro_kit.calendar import WorkingDayCalendar
-from reviews_api.schedule import (
+from iro_kit.schedule import (
     EpisodeFacts,
     MonthRule,
     ReviewFacts,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from iro_kit.calendar import WorkingDayCalendar
-from reviews_api.schedule import (
+from iro_kit.schedule import (
     Clock,
     EpisodeFacts,
     MonthRule,

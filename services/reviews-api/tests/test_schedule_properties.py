@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iro_kit.calendar import WorkingDayCalendar
-from reviews_api.schedule import (
+from iro_kit.schedule import (
     EpisodeFacts,
     MonthRule,
     ReviewFacts,

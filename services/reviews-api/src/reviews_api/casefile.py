@@ -16,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.db import id_in
 from iro_kit.errors import NotFound
-from reviews_api.models import Child, Episode, Review, display_name
-from reviews_api.schedule import (
+from iro_kit.schedule import (
     EpisodeFacts,
     ExplainedDate,
     PeriodOfCare,
@@ -27,6 +26,7 @@ from reviews_api.schedule import (
     compute_schedule,
     periods_of_care,
 )
+from reviews_api.models import Child, Episode, Review, display_name
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from iro_kit.auth import Principal, Role, require_roles, roles_text
-from reviews_api.schedule import ScheduleRules
+from iro_kit.schedule import ScheduleRules
 
 READ_ROLES = (Role.iro, Role.iro_manager, Role.business_support, Role.performance)
 RECORD_ROLES = (Role.iro, Role.iro_manager, Role.business_support)

@@ -1,8 +1,8 @@
 from pydantic_settings import SettingsConfigDict
 
 from iro_kit.calendar import WorkingDayCalendar
+from iro_kit.schedule import MonthRule, ScheduleRules
 from iro_kit.settings import ServiceSettings
-from reviews_api.schedule import MonthRule, ScheduleRules
 
 
 class Settings(ServiceSettings):

@@ -36,12 +36,12 @@ from drp_api.disputes.schemas import (
 )
 from drp_api.disputes.service import DisputeSort
 from drp_api.disputes.versioning import IfMatch, etag
-from drp_api.exports import ExportFormat, file_content, file_response, format_dependency
 from drp_api.models import Dispute
 from iro_kit.auth import Principal
 from iro_kit.dates import today
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
+from iro_kit.exports import ExportFormat, file_content, file_response, format_dependency
 from iro_kit.pagination import Page, PageDep
 
 router = APIRouter(prefix="/drp/v1", tags=["disputes"])

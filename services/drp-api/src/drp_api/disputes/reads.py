@@ -10,9 +10,9 @@ from drp_api.disputes.history import action_read, stage_records
 from drp_api.disputes.lifecycle import ProcessRules, allowed_transitions
 from drp_api.disputes.schemas import ActionRead, DisputeRead, DisputeSummary
 from drp_api.disputes.service import state_of
-from drp_api.exports import Column, Table
 from drp_api.models import Dispute, DisputeAction
 from drp_api.people import ChildRef, IroRef
+from iro_kit.exports import Column, Table
 
 
 def _fields(dispute: Dispute, rules: ProcessRules, today: date) -> dict[str, Any]:

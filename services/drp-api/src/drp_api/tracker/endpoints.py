@@ -12,12 +12,12 @@ from drp_api.deps import (
     SettingsDep,
     TrackerReader,
 )
-from drp_api.exports import ExportFormat, file_content, file_response, format_dependency
 from drp_api.tracker import service
 from drp_api.tracker.schemas import TrackerRow
 from iro_kit.dates import AsAt
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
+from iro_kit.exports import ExportFormat, file_content, file_response, format_dependency
 from iro_kit.pagination import Page, PageDep
 
 router = APIRouter(prefix="/drp/v1", tags=["tracker"])

@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from drp_api.disputes.lifecycle import ProcessRules, Status, stage_overdue
 from drp_api.disputes.snapshots import DisputeOnDay, disputes_on
-from drp_api.exports import Column, Table
 from drp_api.people import ChildRef, IroRef
 from drp_api.tracker.schemas import TrackerRow
+from iro_kit.exports import Column, Table
 
 
 def tracker_row(found: DisputeOnDay, rules: ProcessRules, as_at: date) -> TrackerRow:

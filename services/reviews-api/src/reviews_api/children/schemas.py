@@ -5,9 +5,9 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from iro_kit.schedule import Clock, ReviewSequence, ScheduleStatus
 from iro_kit.types import UtcTimestamp
 from reviews_api.codes import LegalStatus, ReasonNewEpisode, Sex
-from reviews_api.schedule import Clock, ReviewSequence, ScheduleStatus
 
 
 class ChildCreate(BaseModel):

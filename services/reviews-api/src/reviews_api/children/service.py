@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.errors import Conflict, NotFound, invalid
 from iro_kit.pagination import PageRequest
+from iro_kit.schedule import Schedule, ScheduleRules
 from reviews_api.casefile import CaseFile, explained, load_casefile
 from reviews_api.children.schemas import (
     ChildCreate,
@@ -19,7 +20,6 @@ from reviews_api.children.schemas import (
 )
 from reviews_api.models import Allocation, Child, Episode
 from reviews_api.reviews.chain import reassess_reviews
-from reviews_api.schedule import Schedule, ScheduleRules
 
 
 async def get_child(session: AsyncSession, child_id: uuid.UUID) -> Child:

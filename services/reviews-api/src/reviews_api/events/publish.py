@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from iro_kit.events.tracking import CHANGED_KEY, FRESH, Aggregate, Publisher
 from iro_kit.events.wiring import EventSpec
+from iro_kit.schedule import EpisodeFacts, periods_of_care
 from reviews_api.events.catalogue import (
     CATALOGUE,
     AllocationEntry,
@@ -42,7 +43,6 @@ from reviews_api.models import (
     SecureReview,
     Visit,
 )
-from reviews_api.schedule import EpisodeFacts, periods_of_care
 
 
 def classify(obj: object) -> Iterable[Aggregate]:

@@ -21,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.db import Database
 from iro_kit.logging import get_logger
+from iro_kit.schedule import ScheduleRules
 from reviews_api.imports.files import UnreadableUpload, Upload
 from reviews_api.imports.loader import ChildLoaded, LoadSettings, load_children
 from reviews_api.imports.plan import ImportIssue, ReadReturn
 from reviews_api.imports.ssda903 import read_return
 from reviews_api.models import ImportJob, ImportProblem
-from reviews_api.schedule import ScheduleRules
 
 CHUNK = 500  # children per transaction
 _log = get_logger("reviews_api.imports")

@@ -26,12 +26,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.db import id_in
+from iro_kit.schedule import ScheduleRules
 from reviews_api.casefile import CaseFile, load_casefiles
 from reviews_api.imports.dates import format_date
 from reviews_api.imports.plan import ChildPlan, EpisodePlan, ImportIssue
 from reviews_api.models import AnnualOutcome, Child, Episode, Review
 from reviews_api.reviews.chain import assess_chain
-from reviews_api.schedule import ScheduleRules
 
 _EPISODE_FIELDS = ("end_on", "reason_new_episode", "legal_status", "placement", "reason_ended")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from iro_kit.errors import ProblemError
+from iro_kit.schedule import EpisodeFacts, PeriodOfCare, periods_of_care
 from reviews_api.codes import LegalStatus, ParticipationCode, ReasonNewEpisode
 from reviews_api.imports.dates import format_date, year_ending_for
 from reviews_api.imports.files import CsvFile, FileKind, Upload, read_csv, unpack
@@ -23,7 +24,6 @@ from reviews_api.imports.plan import (
 )
 from reviews_api.imports.rows import HeaderRow, RowChecker
 from reviews_api.reviews.service import check_participation
-from reviews_api.schedule import EpisodeFacts, PeriodOfCare, periods_of_care
 
 RNE_CODES = frozenset(ReasonNewEpisode.__args__)  # type: ignore[attr-defined]
 LS_CODES = frozenset(LegalStatus.__args__)  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.errors import Conflict, FieldProblem, ProblemError, problem_body
+from iro_kit.schedule import ScheduleRules
 from reviews_api.children import service as children
 from reviews_api.children.schemas import ChildUpdate, EpisodeCreate, EpisodeUpdate
 from reviews_api.integration.schemas import (
@@ -34,7 +35,6 @@ from reviews_api.integration.schemas import (
 )
 from reviews_api.models import Child, Episode
 from reviews_api.plans.service import record_plan_date
-from reviews_api.schedule import ScheduleRules
 
 Item = ChildItem | EpisodeItem | PlanDateItem
 _ORDER = {"child": 0, "episode": 1, "plan_date": 2}

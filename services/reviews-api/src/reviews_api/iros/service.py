@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.errors import Conflict, NotFound, invalid
+from iro_kit.schedule.model import SHORT_BREAK_STATUSES
 from reviews_api.iros.schemas import (
     AllocationCreate,
     Caseload,
@@ -20,7 +21,6 @@ from reviews_api.iros.schemas import (
     ReallocationLetter,
 )
 from reviews_api.models import Allocation, Child, Episode, Iro
-from reviews_api.schedule.model import SHORT_BREAK_STATUSES
 
 HANDBOOK_MIN, HANDBOOK_MAX = 50, 70
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from iro_kit.schedule import ScheduleRules, assess_reviews
 from reviews_api.casefile import CaseFile
-from reviews_api.schedule import ScheduleRules, assess_reviews
 
 
 async def reassess_reviews(session: AsyncSession, casefile: CaseFile, rules: ScheduleRules) -> None:

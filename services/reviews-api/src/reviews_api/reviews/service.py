@@ -10,13 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.errors import Conflict, NotFound, invalid
+from iro_kit.schedule import ReviewFacts, ScheduleRules, add_months, assess_reviews
+from iro_kit.schedule.model import MonthRule
 from reviews_api.casefile import CaseFile, load_casefile
 from reviews_api.codes import LateReason
 from reviews_api.models import Review
 from reviews_api.reviews.chain import reassess_reviews
 from reviews_api.reviews.schemas import ReviewCreate, ReviewUpdate
-from reviews_api.schedule import ReviewFacts, ScheduleRules, add_months, assess_reviews
-from reviews_api.schedule.model import MonthRule
 
 
 def fourth_birthday(date_of_birth: date) -> date:

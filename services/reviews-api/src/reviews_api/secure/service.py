@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.errors import NotFound, invalid
+from iro_kit.schedule.secure import assess_secure_reviews, next_secure_review
 from reviews_api.casefile import explained
 from reviews_api.models import Child, SecurePlacement, SecureReview
-from reviews_api.schedule.secure import assess_secure_reviews, next_secure_review
 from reviews_api.secure.schemas import (
     SecurePlacementCreate,
     SecurePlacementUpdate,

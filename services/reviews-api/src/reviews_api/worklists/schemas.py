@@ -5,7 +5,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from reviews_api.schedule import ReviewSequence, ScheduleStatus
+from iro_kit.schedule import ReviewSequence, ScheduleStatus
 
 
 class ChildSummary(BaseModel):

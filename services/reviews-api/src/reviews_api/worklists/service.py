@@ -15,11 +15,11 @@ from datetime import date, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from iro_kit.schedule import Schedule, ScheduleRules
+from iro_kit.schedule.model import SHORT_BREAK_STATUSES
 from reviews_api.casefile import CaseFacts, load_case_facts
 from reviews_api.codes import VisitKind
 from reviews_api.models import Allocation, Episode, Iro, Visit
-from reviews_api.schedule import Schedule, ScheduleRules
-from reviews_api.schedule.model import SHORT_BREAK_STATUSES
 from reviews_api.worklists.schemas import (
     ChildSummary,
     IroSummary,

@@ -4,7 +4,7 @@
 `periods_of_care` and `assess_reviews` are exposed for the scorecard-shaped questions.
 """
 
-from reviews_api.schedule.model import (
+from iro_kit.schedule.model import (
     AssessedReview,
     Clock,
     EpisodeFacts,
@@ -18,7 +18,7 @@ from reviews_api.schedule.model import (
     ScheduleRules,
     ScheduleStatus,
 )
-from reviews_api.schedule.rules import (
+from iro_kit.schedule.rules import (
     add_months,
     allocation_due_by,
     assess_reviews,

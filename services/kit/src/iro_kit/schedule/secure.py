@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from reviews_api.schedule.model import ExplainedDate, MonthRule
-from reviews_api.schedule.rules import add_months
+from iro_kit.schedule.model import ExplainedDate, MonthRule
+from iro_kit.schedule.rules import add_months
 
 
 @dataclass(frozen=True, slots=True)

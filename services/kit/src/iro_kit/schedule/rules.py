@@ -14,7 +14,7 @@ from functools import lru_cache
 from operator import attrgetter
 
 from iro_kit.calendar import WorkingDayCalendar
-from reviews_api.schedule.model import (
+from iro_kit.schedule.model import (
     SHORT_BREAK_STATUSES,
     AssessedReview,
     Clock,
