@@ -36,25 +36,66 @@ def migrate() -> None:
         print(f"{spec.name}: migrated to head")  # type: ignore[attr-defined]
 
 
-def local_event_routes(host: str, port: int) -> str:
-    """The all-in-one run delivers events to itself, over HTTP, where it listens."""
+REVIEWS_EVENT_TYPES = [
+    "child.changed",
+    "iro.changed",
+    "allocation.changed",
+    "review.changed",
+    "visit.changed",
+    "plan.changed",
+    "secure_review.changed",
+]
+
+
+def _local_base(host: str, port: int) -> str:
     reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "localhost") else host  # noqa: S104
-    base = f"http://{reachable}:{port}"
+    return f"http://{reachable}:{port}"
+
+
+def local_event_routes(host: str, port: int) -> str:
+    """The all-in-one run delivers reviews-api's events to itself, over HTTP, where it listens."""
+    base = _local_base(host, port)
     return json.dumps(
         [
             {
                 "subscriber": "drp-api",
                 "url": f"{base}/drp/events",
                 "types": ["child.changed", "iro.changed"],
+            },
+            {
+                "subscriber": "scorecard-api",
+                "url": f"{base}/scorecard/events",
+                "types": REVIEWS_EVENT_TYPES,
+            },
+        ]
+    )
+
+
+def local_drp_event_routes(host: str, port: int) -> str:
+    base = _local_base(host, port)
+    return json.dumps(
+        [
+            {
+                "subscriber": "scorecard-api",
+                "url": f"{base}/scorecard/events",
+                "types": ["dispute.changed"],
             }
         ]
     )
+
+
+def local_producer_urls(host: str, port: int) -> str:
+    """Where the scorecard asks the producers to republish when it rebuilds."""
+    base = _local_base(host, port)
+    return json.dumps({"reviews-api": f"{base}/reviews", "drp-api": f"{base}/drp"})
 
 
 def serve(host: str, port: int, run_migrations: bool) -> None:
     import uvicorn
 
     os.environ.setdefault("REVIEWS_EVENT_ROUTES", local_event_routes(host, port))
+    os.environ.setdefault("DRP_EVENT_ROUTES", local_drp_event_routes(host, port))
+    os.environ.setdefault("SCORECARD_PRODUCER_URLS", local_producer_urls(host, port))
     if run_migrations:
         migrate()
     print(f"Serving on http://{host}:{port}  docs: /reviews/docs /drp/docs /scorecard/docs")

@@ -1,15 +1,63 @@
 """The scorecard-api app factory."""
 
+import dataclasses
 import inspect
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 
 import scorecard_api
 from iro_kit.app import ServiceSpec, create_service_app
+from iro_kit.auth import Principal, Role, require_roles
+from iro_kit.calendar import WorkingDayCalendar
+from iro_kit.db import SessionDep
+from iro_kit.errors import problem_responses
+from iro_kit.events.wiring import EventSpec
+from scorecard_api.models import EVENT_TABLES
+from scorecard_api.projections.handlers import handlers
+from scorecard_api.rebuild import Rebuilt, rebuild
+from scorecard_api.scorecard import service
+from scorecard_api.scorecard.endpoints import READ_ROLES, READ_TEXT, targets_router
+from scorecard_api.scorecard.endpoints import router as scorecard_router
 from scorecard_api.settings import Settings
 
 PREFIX = "/scorecard"
+
+freshness_router = APIRouter(prefix="/scorecard/v1", tags=["scorecard"])
+
+
+@freshness_router.get(
+    "/freshness",
+    summary="How complete the facts are",
+    description="The time of the newest event applied from each producer (null before any)."
+    + READ_TEXT,
+    responses=problem_responses(401, 403),
+)
+async def facts_freshness(
+    session: SessionDep, _: Annotated[Principal, Depends(require_roles(*READ_ROLES))]
+) -> dict[str, str | None]:
+    progress = await service.freshness(session)
+    return {k: v.isoformat() if v else None for k, v in progress.items()}
+
+
+rebuild_router = APIRouter(prefix="/scorecard/admin", tags=["events-admin"])
+
+
+@rebuild_router.post(
+    "/rebuild",
+    summary="Rebuild the read models from the producers' events",
+    description="Empties every projection, then asks reviews-api and drp-api to republish the "
+    "state of everything they own; the relays deliver it and the figures come back as they "
+    "were. Until they do, figures are incomplete (`X-Facts-Complete-To` says so). Not routed "
+    "by the gateway. Roles: `admin`.",
+    responses=problem_responses(401, 403, 503),
+)
+async def rebuild_projections(
+    request: Request, _: Annotated[Principal, Depends(require_roles(Role.admin))]
+) -> Rebuilt:
+    return await rebuild(request.app.state.database, request.app.state.settings)
+
 
 SPEC = ServiceSpec(
     name="scorecard-api",
@@ -17,8 +65,22 @@ SPEC = ServiceSpec(
     title="IRO scorecard API",
     description=inspect.cleandoc(scorecard_api.__doc__ or ""),
     script_location=Path(__file__).resolve().parents[2] / "migrations",
+    routers=[scorecard_router, freshness_router, targets_router, rebuild_router],
+    tags=[
+        {
+            "name": "scorecard",
+            "description": "The KPIs of KPIS.md as at any day, and the children behind each.",
+        },
+        {"name": "targets", "description": "Targets, direction and RAG tolerance per KPI."},
+        {"name": "events", "description": "Internal: the inbox for the producers' events."},
+        {"name": "events-admin", "description": "Internal: inbox state and rebuilding."},
+    ],
 )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(SPEC, settings or Settings())
+    settings = settings or Settings()
+    # The projections work out review chains with the deployment's calendar and month rule.
+    rules = settings.schedule_rules(WorkingDayCalendar(settings.extra_closure_days))
+    events = EventSpec(tables=EVENT_TABLES, handlers=handlers(rules))
+    return create_service_app(dataclasses.replace(SPEC, events=events), settings)

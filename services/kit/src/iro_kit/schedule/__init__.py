@@ -23,6 +23,7 @@ from iro_kit.schedule.rules import (
     allocation_due_by,
     assess_reviews,
     compute_schedule,
+    next_review_due,
     periods_of_care,
 )
 
@@ -43,5 +44,6 @@ __all__ = [
     "allocation_due_by",
     "assess_reviews",
     "compute_schedule",
+    "next_review_due",
     "periods_of_care",
 ]

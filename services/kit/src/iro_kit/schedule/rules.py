@@ -190,6 +190,14 @@ def assess_reviews(
     return assessed
 
 
+def next_review_due(
+    period: PeriodOfCare, assessed: list[AssessedReview], rules: ScheduleRules
+) -> tuple[ReviewSequence, ExplainedDate]:
+    """The review due after those `assessed` (in order) in the period: the scorecard's chain."""
+    previous = assessed[-1].review if assessed else None
+    return _due_date(period, previous, len(assessed), rules)
+
+
 def allocation_due_by(period: PeriodOfCare, rules: ScheduleRules) -> ExplainedDate:
     n = rules.allocation_working_days
     return _working_days_after(rules.calendar, period.start, n, "allocation")

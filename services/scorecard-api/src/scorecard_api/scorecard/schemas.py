@@ -1,0 +1,152 @@
+"""Response and request bodies of the scorecard, drill-down and targets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from scorecard_api.kpis.definitions import Direction, Rag
+
+
+class KpiFigure(BaseModel):
+    code: str
+    title: str
+    numerator: int
+    denominator: int | None = Field(description="Null for a count (`pre_review_visits`).")
+    value: float | None = Field(
+        description="Numerator / denominator x 100, unrounded; null when the denominator is 0. "
+        "The count itself for a count."
+    )
+    target: float | None
+    direction: Direction
+    rag: Rag | None = Field(description="Null when no target is set or there is no value.")
+    change: float | None = Field(
+        description="This value minus the previous column's (percentage points); null in the "
+        "first column or where either is null."
+    )
+
+
+class ScorecardColumn(BaseModel):
+    as_at: date
+    from_: date = Field(alias="from", serialization_alias="from")
+    kpis: list[KpiFigure]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class Scorecard(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "columns": [
+                    {
+                        "as_at": "2017-03-31",
+                        "from": "2016-04-01",
+                        "kpis": [
+                            {
+                                "code": "reviews_in_timescale",
+                                "title": "% of CLA at end of period where reviews were held "
+                                "in timescales",
+                                "numerator": 498,
+                                "denominator": 512,
+                                "value": 97.265625,
+                                "target": 95.0,
+                                "direction": "higher",
+                                "rag": "green",
+                                "change": 1.2,
+                            }
+                        ],
+                    }
+                ]
+            }
+        }
+    )
+    columns: list[ScorecardColumn]
+
+
+class IroRef(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
+class DrillDownRow(BaseModel):
+    child_id: uuid.UUID
+    external_id: str | None
+    name: str | None
+    met: bool
+    reason: str = Field(description="Why, in words, with the dates that decided it.")
+    dates: dict[str, date | None]
+    review_id: uuid.UUID | None
+    iro: IroRef | None = Field(description="The IRO allocated on the as-at day.")
+
+
+class DrillDown(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "code": "reviews_in_timescale",
+                "title": "% of CLA at end of period where reviews were held in timescales",
+                "as_at": "2017-03-31",
+                "from": "2016-04-01",
+                "numerator": 1,
+                "denominator": 2,
+                "value": 50.0,
+                "items": [
+                    {
+                        "child_id": "0b5c1a3e-8a52-4c8e-9d0a-6f1f7e0b2a11",
+                        "external_id": "LCS-100234",
+                        "name": "Sam Taylor",
+                        "met": False,
+                        "reason": "review due 2017-02-10, held 2017-02-14, 2 working days late",
+                        "dates": {"due_by": "2017-02-10", "held_on": "2017-02-14"},
+                        "review_id": None,
+                        "iro": {"id": "9b2e4f70-1c3d-4e5f-8a6b-7c8d9e0f1a2b", "name": "Alex"},
+                    }
+                ],
+                "next_cursor": None,
+                "total": None,
+            }
+        },
+        populate_by_name=True,
+    )
+    code: str
+    title: str
+    as_at: date
+    from_: date = Field(alias="from", serialization_alias="from")
+    numerator: int
+    denominator: int | None
+    value: float | None
+    items: list[DrillDownRow]
+    next_cursor: str | None
+    total: int | None = None
+
+
+class Target(BaseModel):
+    code: str
+    title: str
+    target: float | None = Field(description="Null: no target, so no RAG rating.")
+    direction: Direction
+    amber_tolerance: float = Field(
+        description="How far short of the target (in the value's units) is still amber."
+    )
+    updated_by: str | None
+    updated_at: datetime | None
+
+
+class TargetChange(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"example": {"target": 95, "direction": "higher", "amber_tolerance": 5}},
+    )
+    target: float | None = Field(ge=0, le=100000, description="Null removes the target.")
+    direction: Direction | None = Field(default=None, description="Default: the KPI's own.")
+    amber_tolerance: float = Field(default=5.0, ge=0, le=100000)
+
+
+class TargetHistoryRow(BaseModel):
+    changed_by: str
+    changed_at: datetime
+    old: dict[str, object] | None
+    new: dict[str, object]
