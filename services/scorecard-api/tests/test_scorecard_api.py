@@ -281,3 +281,30 @@ def test_every_response_says_how_complete_its_facts_are(
     assert header.startswith("reviews-api=") and header.endswith("Z")
     fresh = scorecard.get(f"{V1}/freshness", headers=PERFORMANCE).json()
     assert set(fresh) == {"reviews-api"}
+
+
+def test_caseload_table_divides_looked_after_children_by_the_fte_in_post(
+    scorecard: TestClient, producer: Producer
+) -> None:
+    load_cohort(producer)
+    blake, left = uuid.UUID(int=0x2), uuid.UUID(int=0x3)
+    producer.iro(blake, "Blake Jones", 0.5, "2016-01-01")
+    producer.iro(left, "Left Before", 1.0, "2010-01-01", "2017-03-30")  # left the day before D
+    producer.allocations(B, [(left, "2015-06-02", "2017-03-30"), (blake, "2017-03-31", None)])
+    response = scorecard.get(f"{V1}/tables/caseload", params={"as_at": LATER}, headers=PERFORMANCE)
+    assert response.status_code == 200, response.text
+    table = response.json()
+    assert (table["looked_after"], table["total_fte"]) == (2, 1.5)
+    assert table["average_caseload"] == pytest.approx(2 / 1.5)
+    # Reviews held 2016-04-01..2017-03-31: A's two, B's 2016-09-14, C's short-break review.
+    assert table["reviews_held"] == 4
+    assert [
+        (i["name"], i["allocated"], i["caseload_per_fte"], i["within_range"]) for i in table["iros"]
+    ] == [
+        ("Alex Morgan", 1, 1.0, False),
+        ("Blake Jones", 1, 2.0, False),
+    ]
+    csv = scorecard.get(
+        f"{V1}/tables/caseload", params={"as_at": LATER, "format": "csv"}, headers=PERFORMANCE
+    )
+    assert csv.text.splitlines()[0] == "IRO,FTE,Children allocated,Caseload per FTE,Within 50-70"

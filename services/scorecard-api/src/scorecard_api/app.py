@@ -21,6 +21,7 @@ from scorecard_api.scorecard import service
 from scorecard_api.scorecard.endpoints import READ_ROLES, READ_TEXT, targets_router
 from scorecard_api.scorecard.endpoints import router as scorecard_router
 from scorecard_api.settings import Settings
+from scorecard_api.tables.endpoints import router as tables_router
 
 PREFIX = "/scorecard"
 
@@ -65,12 +66,13 @@ SPEC = ServiceSpec(
     title="IRO scorecard API",
     description=inspect.cleandoc(scorecard_api.__doc__ or ""),
     script_location=Path(__file__).resolve().parents[2] / "migrations",
-    routers=[scorecard_router, freshness_router, targets_router, rebuild_router],
+    routers=[scorecard_router, freshness_router, tables_router, targets_router, rebuild_router],
     tags=[
         {
             "name": "scorecard",
             "description": "The KPIs of KPIS.md as at any day, and the children behind each.",
         },
+        {"name": "tables", "description": "The annual report's tables (KPIS.md)."},
         {"name": "targets", "description": "Targets, direction and RAG tolerance per KPI."},
         {"name": "events", "description": "Internal: the inbox for the producers' events."},
         {"name": "events-admin", "description": "Internal: inbox state and rebuilding."},
