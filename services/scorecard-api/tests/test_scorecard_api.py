@@ -308,3 +308,46 @@ def test_caseload_table_divides_looked_after_children_by_the_fte_in_post(
         f"{V1}/tables/caseload", params={"as_at": LATER, "format": "csv"}, headers=PERFORMANCE
     )
     assert csv.text.splitlines()[0] == "IRO,FTE,Children allocated,Caseload per FTE,Within 50-70"
+
+
+def test_a_trend_gives_the_kpi_at_each_month_end_as_json_and_as_charts(
+    scorecard: TestClient, producer: Producer
+) -> None:
+    import struct
+    import xml.etree.ElementTree as ET
+
+    load_cohort(producer)
+    scorecard.put(f"{V1}/targets/care_plan_up_to_date", json={"target": 80}, headers=ADMIN)
+    params = {"from": "2016-12-15", "to": LATER}
+    trend = scorecard.get(
+        f"{V1}/kpis/care_plan_up_to_date/trend", params=params, headers=PERFORMANCE
+    )
+    assert trend.status_code == 200, trend.text
+    points = trend.json()["points"]
+    assert [p["as_at"] for p in points] == ["2016-12-31", "2017-01-31", "2017-02-28", "2017-03-31"]
+    on_day = figures(column(scorecard, "2017-01-31")[0])["care_plan_up_to_date"]
+    assert (points[1]["numerator"], points[1]["denominator"], points[1]["value"]) == on_day
+    assert (points[-1]["numerator"], points[-1]["denominator"]) == (1, 2)
+    svg = scorecard.get(
+        f"{V1}/kpis/care_plan_up_to_date/trend",
+        params=params,
+        headers={**PERFORMANCE, "Accept": "image/svg+xml"},
+    )
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    root = ET.fromstring(svg.content)  # noqa: S314 (our own output)
+    texts = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
+    assert "with an up to date Care Plan" in texts and "Month end" in texts
+    assert any(e.get("id") == "target-line" for e in root.iter())
+    png = scorecard.get(
+        f"{V1}/kpis/care_plan_up_to_date/trend",
+        params={**params, "format": "png"},
+        headers=PERFORMANCE,
+    )
+    assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", png.content[16:24]) == (800, 400)
+    too_long = scorecard.get(
+        f"{V1}/kpis/care_plan_up_to_date/trend",
+        params={"from": "2000-01-01", "to": LATER},
+        headers=PERFORMANCE,
+    )
+    assert_problem(too_long, 422, "validation-error", "/to")

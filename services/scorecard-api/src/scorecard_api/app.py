@@ -20,6 +20,7 @@ from scorecard_api.rebuild import Rebuilt, rebuild
 from scorecard_api.scorecard import service
 from scorecard_api.scorecard.endpoints import READ_ROLES, READ_TEXT, targets_router
 from scorecard_api.scorecard.endpoints import router as scorecard_router
+from scorecard_api.scorecard.trend import router as trend_router
 from scorecard_api.settings import Settings
 from scorecard_api.tables.endpoints import router as tables_router
 
@@ -66,7 +67,14 @@ SPEC = ServiceSpec(
     title="IRO scorecard API",
     description=inspect.cleandoc(scorecard_api.__doc__ or ""),
     script_location=Path(__file__).resolve().parents[2] / "migrations",
-    routers=[scorecard_router, freshness_router, tables_router, targets_router, rebuild_router],
+    routers=[
+        scorecard_router,
+        trend_router,
+        freshness_router,
+        tables_router,
+        targets_router,
+        rebuild_router,
+    ],
     tags=[
         {
             "name": "scorecard",
