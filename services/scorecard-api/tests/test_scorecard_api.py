@@ -351,3 +351,44 @@ def test_a_trend_gives_the_kpi_at_each_month_end_as_json_and_as_charts(
         headers=PERFORMANCE,
     )
     assert_problem(too_long, 422, "validation-error", "/to")
+
+
+def test_late_reviews_are_counted_by_reason_and_financial_quarter_and_tools_by_method(
+    scorecard: TestClient, producer: Producer
+) -> None:
+    load_cohort(producer)
+    # D's first review, due 2015-02-02, held at last on 2016-05-10 with no reason recorded.
+    producer.review(D, "2016-05-10", "PN1", views="viewpoint")
+    table = scorecard.get(f"{V1}/tables/late-reviews", params={"as_at": LATER}, headers=PERFORMANCE)
+    assert table.status_code == 200, table.text
+    body = table.json()
+    assert body["quarters"] == ["2016/17 Q1", "2016/17 Q4"]
+    by_reason = {r["reason"]: (r["by_quarter"], r["total"]) for r in body["reasons"]}
+    assert by_reason["calculation_error"] == ({"2016/17 Q1": 0, "2016/17 Q4": 1}, 1)  # A's second
+    assert by_reason["not_recorded"] == ({"2016/17 Q1": 1, "2016/17 Q4": 0}, 1)  # D's first
+    assert by_reason["missing_report"][1] == 0
+    assert body["children_by_quarter"] == {"2016/17 Q1": 1, "2016/17 Q4": 1}
+    assert (body["total_reviews"], body["total_children"]) == (2, 2)
+    tools = scorecard.get(f"{V1}/tables/tools", params={"as_at": LATER}, headers=PERFORMANCE)
+    # Held 2016-04-01..2017-03-31: A's two, B's one, C's short-break review, D's one.
+    assert {k: tools.json()[k] for k in ("reviews_held", "momo", "viewpoint")} == {
+        "reviews_held": 5,
+        "momo": 0,
+        "viewpoint": 1,
+    }
+    csv = scorecard.get(
+        f"{V1}/tables/late-reviews", params={"as_at": LATER, "format": "csv"}, headers=PERFORMANCE
+    )
+    assert csv.text.splitlines()[0] == "Reason,2016/17 Q1,2016/17 Q4,Total"
+
+
+def test_financial_quarters_run_april_to_march() -> None:
+    from datetime import date
+
+    from scorecard_api.tables.reviews import financial_quarter
+
+    assert financial_quarter(date(2016, 4, 1)) == "2016/17 Q1"
+    assert financial_quarter(date(2016, 9, 30)) == "2016/17 Q2"
+    assert financial_quarter(date(2016, 12, 31)) == "2016/17 Q3"
+    assert financial_quarter(date(2017, 3, 31)) == "2016/17 Q4"
+    assert financial_quarter(date(1999, 4, 1)) == "1999/00 Q1"

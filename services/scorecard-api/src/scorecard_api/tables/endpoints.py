@@ -27,6 +27,12 @@ from scorecard_api.scorecard.endpoints import (
     _with_freshness,
 )
 from scorecard_api.tables.caseload import CaseloadTable, load_caseload
+from scorecard_api.tables.reviews import (
+    LateReviewsTable,
+    ToolsTable,
+    load_late_reviews,
+    load_tools,
+)
 
 router = APIRouter(prefix="/scorecard/v1/tables", tags=["tables"])
 _FORMAT = format_dependency(ExportFormat.json, ExportFormat.csv, ExportFormat.xlsx)
@@ -68,3 +74,65 @@ async def caseload(
         return table
     export = Table("Caseload", _CASELOAD_COLUMNS, table.iros)
     return _with_freshness(file_response(export, chosen, f"caseload-{window.end}"), fresh)
+
+
+@router.get(
+    "/late-reviews",
+    summary="Table 3: late reviews by reason and financial quarter",
+    description="Reviews held after their due date with the held date in the window, counted "
+    "by the recorded reason (`not_recorded` where none) and by financial quarter of the held "
+    "date (Q1 April-June ... Q4 January-March), with the distinct children per quarter. CSV "
+    "and XLSX hold the reason rows." + FRESHNESS_TEXT + READ_TEXT,
+    response_model=LateReviewsTable,
+    response_model_by_alias=True,
+    responses={**file_content(ExportFormat.csv, ExportFormat.xlsx), **ERRORS},
+)
+async def late_reviews(
+    session: SessionDep,
+    _: Reader,
+    fresh: Freshness,
+    chosen: Annotated[ExportFormat, Depends(_FORMAT)],
+    as_at: OneAsAt = None,
+    start: From = None,
+) -> Any:
+    (window,) = _windows([as_at] if as_at else None, start)
+    table = await load_late_reviews(session, window)
+    if chosen is ExportFormat.json:
+        return table
+    columns = (
+        [Column("Reason", lambda r: r.reason, 36)]
+        + [Column(q, lambda r, q=q: r.by_quarter[q]) for q in table.quarters]
+        + [Column("Total", lambda r: r.total)]
+    )
+    export = Table("Late reviews", columns, table.reasons)
+    return _with_freshness(file_response(export, chosen, f"late-reviews-{window.end}"), fresh)
+
+
+@router.get(
+    "/tools",
+    summary="Use of tools: MOMO and Viewpoint",
+    description="Reviews held in the window, and those whose child's views were conveyed by "
+    "MOMO and by Viewpoint." + FRESHNESS_TEXT + READ_TEXT,
+    response_model=ToolsTable,
+    response_model_by_alias=True,
+    responses={**file_content(ExportFormat.csv, ExportFormat.xlsx), **ERRORS},
+)
+async def tools(
+    session: SessionDep,
+    _: Reader,
+    fresh: Freshness,
+    chosen: Annotated[ExportFormat, Depends(_FORMAT)],
+    as_at: OneAsAt = None,
+    start: From = None,
+) -> Any:
+    (window,) = _windows([as_at] if as_at else None, start)
+    table = await load_tools(session, window)
+    if chosen is ExportFormat.json:
+        return table
+    columns = [
+        Column("Reviews held", lambda t: t.reviews_held),
+        Column("MOMO", lambda t: t.momo),
+        Column("Viewpoint", lambda t: t.viewpoint),
+    ]
+    export = Table("Use of tools", columns, [table])
+    return _with_freshness(file_response(export, chosen, f"tools-{window.end}"), fresh)
