@@ -26,6 +26,8 @@ from iro_kit.errors import ProblemError
 CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HTML_TYPE = "text/html"
+SVG_TYPE = "image/svg+xml"
+PNG_TYPE = "image/png"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 Cell = str | int | float | bool | date | None
@@ -36,6 +38,8 @@ class ExportFormat(StrEnum):
     csv = "csv"
     xlsx = "xlsx"
     html = "html"
+    svg = "svg"  # charts: a route that offers them renders them itself
+    png = "png"
 
 
 _MEDIA_TYPES = {
@@ -43,6 +47,8 @@ _MEDIA_TYPES = {
     ExportFormat.csv: CSV_TYPE,
     ExportFormat.xlsx: XLSX_TYPE,
     ExportFormat.html: HTML_TYPE,
+    ExportFormat.svg: SVG_TYPE,
+    ExportFormat.png: PNG_TYPE,
 }
 
 
@@ -99,8 +105,13 @@ def negotiate(
     for media in _accepted(accept):
         if media in by_media:
             return by_media[media]
-        if media in ("*/*", "application/*"):
+        if media == "*/*":
             return offered[0]
+        if media.endswith("/*"):  # the first offered of that type (application/*, image/*)
+            kind = media[:-1]
+            for format_ in offered:
+                if _MEDIA_TYPES[format_].startswith(kind):
+                    return format_
     raise NotAcceptable("None of the media types in Accept is offered here: " + ", ".join(by_media))
 
 
@@ -125,6 +136,8 @@ def file_content(*formats: ExportFormat) -> dict[int | str, dict[str, Any]]:
         ExportFormat.csv: {"type": "string"},
         ExportFormat.xlsx: {"type": "string", "format": "binary"},
         ExportFormat.html: {"type": "string"},
+        ExportFormat.svg: {"type": "string"},
+        ExportFormat.png: {"type": "string", "format": "binary"},
     }
     return {200: {"content": {_MEDIA_TYPES[f]: {"schema": schemas[f]} for f in formats}}}
 

@@ -14,12 +14,12 @@ from iro_kit.calendar import WorkingDayCalendar
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from iro_kit.events.wiring import EventSpec
+from scorecard_api.deps import READ_TEXT, Reader, freshness, install_freshness_header
 from scorecard_api.models import EVENT_TABLES
 from scorecard_api.projections.handlers import handlers
 from scorecard_api.rebuild import Rebuilt, rebuild
-from scorecard_api.scorecard import service
-from scorecard_api.scorecard.endpoints import READ_ROLES, READ_TEXT, targets_router
 from scorecard_api.scorecard.endpoints import router as scorecard_router
+from scorecard_api.scorecard.endpoints import targets_router
 from scorecard_api.scorecard.trend import router as trend_router
 from scorecard_api.settings import Settings
 from scorecard_api.tables.endpoints import router as tables_router
@@ -36,10 +36,8 @@ freshness_router = APIRouter(prefix="/scorecard/v1", tags=["scorecard"])
     + READ_TEXT,
     responses=problem_responses(401, 403),
 )
-async def facts_freshness(
-    session: SessionDep, _: Annotated[Principal, Depends(require_roles(*READ_ROLES))]
-) -> dict[str, str | None]:
-    progress = await service.freshness(session)
+async def facts_freshness(session: SessionDep, _: Reader) -> dict[str, str | None]:
+    progress = await freshness(session)
     return {k: v.isoformat() if v else None for k, v in progress.items()}
 
 
@@ -93,4 +91,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The projections work out review chains with the deployment's calendar and month rule.
     rules = settings.schedule_rules(WorkingDayCalendar(settings.extra_closure_days))
     events = EventSpec(tables=EVENT_TABLES, handlers=handlers(rules))
-    return create_service_app(dataclasses.replace(SPEC, events=events), settings)
+    app = create_service_app(dataclasses.replace(SPEC, events=events), settings)
+    install_freshness_header(app)
+    return app

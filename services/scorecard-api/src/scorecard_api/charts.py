@@ -26,14 +26,14 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from iro_kit.exports import PNG_TYPE, SVG_TYPE  # noqa: F401 (the media types of the charts)
+
 
 class ChartFormat(StrEnum):
     svg = "svg"
     png = "png"
 
 
-SVG_TYPE = "image/svg+xml"
-PNG_TYPE = "image/png"
 WIDTH, HEIGHT = 800, 400  # pixels
 _DPI = 100
 

@@ -81,6 +81,15 @@ class Facts:
         self.members: dict[uuid.UUID, Member] = {}
         self._cache: dict[str, Any] = {}
 
+    @classmethod
+    async def on(
+        cls, session: AsyncSession, window: f.Window, calendar: WorkingDayCalendar
+    ) -> Facts:
+        """The facts as at the window's end, with the population P(D) loaded."""
+        facts = cls(session, window, calendar)
+        await facts.load_population()
+        return facts
+
     async def load_population(self) -> None:
         rows = await self.session.execute(
             select(

@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request
 
-from iro_kit.auth import Principal, Role, require_roles, roles_text
-from iro_kit.dates import today
 from iro_kit.db import SessionDep
-from iro_kit.errors import FieldProblem, Unprocessable, problem_responses
-from iro_kit.exports import (
-    Column,
-    ExportFormat,
-    Table,
-    file_content,
-    file_response,
-    format_dependency,
-)
+from iro_kit.errors import problem_responses
+from iro_kit.exports import Column, ExportFormat, Table, file_content
 from iro_kit.pagination import PageDep
+from scorecard_api.deps import (
+    ERRORS,
+    FRESHNESS_TEXT,
+    READ_AND_RECORD_FRESHNESS,
+    READ_TEXT,
+    AsAtList,
+    From,
+    OneAsAt,
+    Reader,
+    TableFormat,
+    Writer,
+    as_json_or_file,
+    one_window,
+    windows,
+)
 from scorecard_api.kpis.definitions import BY_CODE
-from scorecard_api.kpis.formulas import Window
 from scorecard_api.scorecard import service
 from scorecard_api.scorecard.schemas import (
     DrillDown,
@@ -32,82 +37,9 @@ from scorecard_api.scorecard.schemas import (
     TargetHistoryRow,
 )
 
-READ_ROLES = (Role.performance, Role.iro_manager, Role.iro, Role.admin)
-WRITE_ROLES = (Role.iro_manager, Role.admin)
-Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
-Writer = Annotated[Principal, Depends(require_roles(*WRITE_ROLES))]
-FRESHNESS_HEADER = "X-Facts-Complete-To"
-FRESHNESS_TEXT = (
-    f" Every response carries `{FRESHNESS_HEADER}`: the time of the newest event applied from "
-    "each producer (`reviews-api=...Z, drp-api=...Z`), so a reader can tell if the relay is "
-    "behind."
+router = APIRouter(
+    prefix="/scorecard/v1", tags=["scorecard"], dependencies=READ_AND_RECORD_FRESHNESS
 )
-READ_TEXT = " " + roles_text(*READ_ROLES)
-# The calendar's range (iro_kit.calendar): dates outside it are refused, not looped over.
-EARLIEST, LATEST = date(1990, 1, 1), date(2075, 12, 31)
-ERRORS = problem_responses(401, 403, 406, 422)
-
-router = APIRouter(prefix="/scorecard/v1", tags=["scorecard"])
-_FORMAT = format_dependency(ExportFormat.json, ExportFormat.csv, ExportFormat.xlsx)
-
-
-def _check_day(day: date, name: str) -> date:
-    if not EARLIEST <= day <= LATEST:
-        raise Unprocessable(
-            f"{name}: must be between {EARLIEST} and {LATEST}.",
-            errors=[FieldProblem(pointer=f"/{name}", location="query", message="out of range")],
-        )
-    return day
-
-
-def _windows(as_at: list[date] | None, start: date | None) -> list[Window]:
-    days = [_check_day(d, "as_at") for d in (as_at or [today()])]
-    if len(days) > 24:
-        raise Unprocessable(
-            "as_at: at most 24 columns in one scorecard.",
-            errors=[FieldProblem(pointer="/as_at", location="query", message="too many dates")],
-        )
-    if start is not None:
-        _check_day(start, "from")
-        if any(start > d for d in days):
-            raise Unprocessable(
-                "from: must be on or before every as_at date.",
-                errors=[FieldProblem(pointer="/from", location="query", message="after as_at")],
-            )
-    return [service.window_for(d, start) for d in days]
-
-
-AsAtList = Annotated[
-    list[date] | None,
-    Query(
-        description="The days to compute for, one column each (default today). Repeat the "
-        "parameter for several: `?as_at=2015-05-31&as_at=2016-03-31&as_at=2017-03-31`."
-    ),
-]
-OneAsAt = Annotated[date | None, Query(description="The day to compute for (default today).")]
-From = Annotated[
-    date | None,
-    Query(
-        alias="from",
-        description="The window's first day (default: the 12 months ending on each as-at day, "
-        "S = D - 12 months + 1 day).",
-    ),
-]
-
-
-async def _fresh(session: SessionDep, response: Response) -> str:
-    header = service.freshness_header(await service.freshness(session))
-    response.headers[FRESHNESS_HEADER] = header
-    return header
-
-
-Freshness = Annotated[str, Depends(_fresh)]
-
-
-def _with_freshness(response: Response, header: str) -> Response:
-    """A response returned whole does not take the injected response's headers: copy it."""
-    response.headers[FRESHNESS_HEADER] = header
-    return response
 
 
 def _scorecard_table(card: Scorecard) -> Table:
@@ -144,21 +76,15 @@ def _scorecard_table(card: Scorecard) -> Table:
 async def get_scorecard(
     request: Request,
     session: SessionDep,
-    _: Reader,
-    fresh: Freshness,
-    chosen: Annotated[ExportFormat, Depends(_FORMAT)],
+    chosen: TableFormat,
     as_at: AsAtList = None,
     start: From = None,
 ) -> Any:
-    windows = _windows(as_at, start)
-    columns = await service.scorecard_columns(session, windows, request.app.state.calendar)
+    days = windows(as_at, start)
+    columns = await service.scorecard_columns(session, days, request.app.state.calendar)
     card = Scorecard(columns=columns)
-    if chosen is ExportFormat.json:
-        return card
-    last = windows[-1].end
-    return _with_freshness(
-        file_response(_scorecard_table(card), chosen, f"scorecard-{last}"), fresh
-    )
+    name = f"scorecard-{days[-1].end}"
+    return as_json_or_file(chosen, card, lambda: _scorecard_table(card), name)
 
 
 _DRILL_COLUMNS = [
@@ -188,24 +114,19 @@ async def kpi_children(
     code: str,
     request: Request,
     session: SessionDep,
-    _: Reader,
-    fresh: Freshness,
     page: PageDep,
-    chosen: Annotated[ExportFormat, Depends(_FORMAT)],
+    chosen: TableFormat,
     as_at: OneAsAt = None,
     start: From = None,
     iro_id: Annotated[uuid.UUID | None, Query(description="Only this IRO's children.")] = None,
     met: Annotated[bool | None, Query(description="Only met (true) or not met (false).")] = None,
 ) -> Any:
-    (window,) = _windows([as_at] if as_at else None, start)
+    window = one_window(as_at, start)
     figure, rows = await service.drill_down(
         session, code, window, request.app.state.calendar, iro_id, met
     )
-    if chosen is not ExportFormat.json:
-        table = Table(BY_CODE[code].title[:31], _DRILL_COLUMNS, rows)
-        return _with_freshness(file_response(table, chosen, f"{code}-{window.end}"), fresh)
     sliced = page.slice(rows)
-    return DrillDown(
+    body = DrillDown(
         code=code,
         title=BY_CODE[code].title,
         as_at=window.end,
@@ -217,6 +138,8 @@ async def kpi_children(
         next_cursor=sliced.next_cursor,
         total=sliced.total,
     )
+    table = partial(Table, BY_CODE[code].title[:31], _DRILL_COLUMNS, rows)
+    return as_json_or_file(chosen, body, table, f"{code}-{window.end}")
 
 
 targets_router = APIRouter(prefix="/scorecard/v1", tags=["targets"])

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.calendar import WorkingDayCalendar
 from iro_kit.errors import NotFound
-from scorecard_api.kpis.definitions import BY_CODE, KPIS, Direction, rag
+from scorecard_api.kpis.definitions import BY_CODE, KPIS, Direction, Kpi, rag
 from scorecard_api.kpis.facts import Facts, allocated_iros
 from scorecard_api.kpis.formulas import Figure, Window
-from scorecard_api.models import child, producer_progress, target, target_change
-from scorecard_api.projections.handlers import as_utc
+from scorecard_api.models import child, target, target_change
 from scorecard_api.scorecard.schemas import (
     DrillDownRow,
     IroRef,
@@ -30,7 +28,7 @@ from scorecard_api.scorecard.schemas import (
 DEFAULT_TOLERANCE = 5.0
 
 
-def kpi_or_404(code: str) -> Any:
+def kpi_or_404(code: str) -> Kpi:
     kpi = BY_CODE.get(code)
     if kpi is None:
         raise NotFound(f"No KPI has the code {code!r}. Codes: " + ", ".join(BY_CODE))
@@ -99,12 +97,6 @@ async def target_history(session: AsyncSession, code: str) -> list[TargetHistory
     ]
 
 
-async def facts_on(session: AsyncSession, window: Window, calendar: WorkingDayCalendar) -> Facts:
-    facts = Facts(session, window, calendar)
-    await facts.load_population()
-    return facts
-
-
 async def scorecard_columns(
     session: AsyncSession,
     windows: Sequence[Window],
@@ -116,7 +108,7 @@ async def scorecard_columns(
     columns: list[ScorecardColumn] = []
     previous: dict[str, float | None] = {}
     for window in windows:
-        facts = await facts_on(session, window, calendar)
+        facts = await Facts.on(session, window, calendar)
         figures = []
         for kpi in chosen:
             figure = await facts.figure(kpi.code)
@@ -150,7 +142,7 @@ async def drill_down(
     met: bool | None,
 ) -> tuple[Figure, list[DrillDownRow]]:
     kpi_or_404(code)
-    facts = await facts_on(session, window, calendar)
+    facts = await Facts.on(session, window, calendar)
     figure = await facts.figure(code)
     ids = {o.child_id for o in figure.outcomes}
     people = await _children(session, ids)
@@ -194,29 +186,3 @@ async def _children(
         )
         found.update({i: (e, n) for i, e, n in rows})
     return found
-
-
-async def freshness(session: AsyncSession) -> dict[str, datetime | None]:
-    """The newest event applied from each producer."""
-    rows = await session.execute(
-        select(producer_progress.c.source, producer_progress.c.last_event_at)
-    )
-    return {source: at for source, at in rows}
-
-
-def freshness_header(progress: dict[str, datetime | None]) -> str:
-    """`reviews-api=2026-12-02T10:00:00Z, drp-api=...`; `none` before any event."""
-    if not progress:
-        return "none"
-    parts = []
-    for source in sorted(progress):
-        at = progress[source]
-        text = as_utc(at).astimezone(UTC).isoformat().replace("+00:00", "Z") if at else "none"
-        parts.append(f"{source}={text}")
-    return ", ".join(parts)
-
-
-def window_for(as_at: date, start: date | None) -> Window:
-    from scorecard_api.kpis.formulas import default_window
-
-    return Window(start, as_at) if start is not None else default_window(as_at)

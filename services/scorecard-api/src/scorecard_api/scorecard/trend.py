@@ -4,49 +4,47 @@ from __future__ import annotations
 
 import calendar as months
 from datetime import date
-from enum import StrEnum
+from functools import partial
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from iro_kit.db import SessionDep
 from iro_kit.errors import FieldProblem, Unprocessable, problem_responses
-from iro_kit.exports import Column, ExportFormat, NotAcceptable, Table, file_response
+from iro_kit.exports import Column, ExportFormat, Table, file_content, format_dependency
 from scorecard_api import charts
+from scorecard_api.deps import (
+    FRESHNESS_TEXT,
+    READ_AND_RECORD_FRESHNESS,
+    READ_TEXT,
+    as_json_or_file,
+    check_day,
+)
 from scorecard_api.kpis.definitions import Direction
 from scorecard_api.kpis.formulas import default_window
 from scorecard_api.scorecard import service
-from scorecard_api.scorecard.endpoints import (
-    FRESHNESS_TEXT,
-    READ_TEXT,
-    Freshness,
-    Reader,
-    _check_day,
-    _with_freshness,
-)
 
 MAX_POINTS = 60  # five years of month ends: bounded work per request
 
-router = APIRouter(prefix="/scorecard/v1", tags=["scorecard"])
-
-
-class TrendFormat(StrEnum):
-    json = "json"
-    csv = "csv"
-    xlsx = "xlsx"
-    svg = "svg"
-    png = "png"
-
-
-_BY_MEDIA = {
-    "application/json": TrendFormat.json,
-    "text/csv": TrendFormat.csv,
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": TrendFormat.xlsx,
-    charts.SVG_TYPE: TrendFormat.svg,
-    charts.PNG_TYPE: TrendFormat.png,
-}
+router = APIRouter(
+    prefix="/scorecard/v1", tags=["scorecard"], dependencies=READ_AND_RECORD_FRESHNESS
+)
+_OFFERED = (
+    ExportFormat.json,
+    ExportFormat.csv,
+    ExportFormat.xlsx,
+    ExportFormat.svg,
+    ExportFormat.png,
+)
+TrendFormat = Annotated[ExportFormat, Depends(format_dependency(*_OFFERED))]
+_TREND_COLUMNS = [
+    Column("Month end", lambda p: p.as_at),
+    Column("Numerator", lambda p: p.numerator),
+    Column("Denominator", lambda p: p.denominator),
+    Column("Value", lambda p: p.value),
+]
 
 
 class TrendPoint(BaseModel):
@@ -76,23 +74,9 @@ def month_ends(first: date, last: date) -> list[date]:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
 
-def _chosen(requested: TrendFormat | None, accept: str | None) -> TrendFormat:
-    if requested is not None:
-        return requested
-    for part in (accept or "application/json").split(","):
-        media = part.split(";")[0].strip().lower()
-        if media in _BY_MEDIA:
-            return _BY_MEDIA[media]
-        if media in ("*/*", "application/*", "image/*"):
-            return TrendFormat.svg if media == "image/*" else TrendFormat.json
-    raise NotAcceptable(
-        "None of the media types in Accept is offered here: " + ", ".join(_BY_MEDIA)
-    )
-
-
 def _days(first: date, last: date) -> list[date]:
-    _check_day(first, "from")
-    _check_day(last, "to")
+    check_day(first, "from")
+    check_day(last, "to")
     ends = month_ends(first, last)
     if not ends or len(ends) > MAX_POINTS:
         raise Unprocessable(
@@ -111,13 +95,7 @@ def _days(first: date, last: date) -> list[date]:
     "800 x 400)." + FRESHNESS_TEXT + READ_TEXT,
     response_model=Trend,
     responses={
-        200: {
-            "content": {
-                charts.SVG_TYPE: {"schema": {"type": "string"}},
-                charts.PNG_TYPE: {"schema": {"type": "string", "format": "binary"}},
-                "text/csv": {"schema": {"type": "string"}},
-            }
-        },
+        **file_content(ExportFormat.csv, ExportFormat.xlsx, ExportFormat.svg, ExportFormat.png),
         **problem_responses(401, 403, 404, 406, 422),
     },
 )
@@ -125,15 +103,11 @@ async def kpi_trend(
     code: str,
     request: Request,
     session: SessionDep,
-    _: Reader,
-    fresh: Freshness,
+    chosen: TrendFormat,
     first: Annotated[date, Query(alias="from", description="The first day.")],
     last: Annotated[date, Query(alias="to", description="The last day.")],
-    requested: Annotated[TrendFormat | None, Query(alias="format")] = None,
-    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Any:
     kpi = service.kpi_or_404(code)
-    chosen = _chosen(requested, accept)
     windows = [default_window(d) for d in _days(first, last)]
     columns = await service.scorecard_columns(
         session, windows, request.app.state.calendar, codes=[code]
@@ -152,20 +126,10 @@ async def kpi_trend(
         ],
     )
     name = f"{code}-trend-{last}"
-    if chosen is TrendFormat.json:
-        return trend
-    if chosen in (TrendFormat.csv, TrendFormat.xlsx):
-        table = Table(
-            "Trend",
-            [
-                Column("Month end", lambda p: p.as_at),
-                Column("Numerator", lambda p: p.numerator),
-                Column("Denominator", lambda p: p.denominator),
-                Column("Value", lambda p: p.value),
-            ],
-            trend.points,
+    if chosen not in (ExportFormat.svg, ExportFormat.png):
+        return as_json_or_file(
+            chosen, trend, partial(Table, "Trend", _TREND_COLUMNS, trend.points), name
         )
-        return _with_freshness(file_response(table, ExportFormat(chosen.value), name), fresh)
     fmt = charts.ChartFormat(chosen.value)
     points = [charts.TrendPoint(p.as_at, p.value) for p in trend.points]
     y_label = "Per cent (%)" if kpi.percentage else "Count"
@@ -174,6 +138,5 @@ async def kpi_trend(
         charts.trend_chart, kpi.title, points, trend.target, y_label, fmt
     )
     media = charts.SVG_TYPE if fmt is charts.ChartFormat.svg else charts.PNG_TYPE
-    response = Response(content=content, media_type=media)
-    response.headers["Content-Disposition"] = f'inline; filename="{name}.{fmt.value}"'
-    return _with_freshness(response, fresh)
+    disposition = f'inline; filename="{name}.{fmt.value}"'
+    return Response(content=content, media_type=media, headers={"Content-Disposition": disposition})

@@ -96,8 +96,7 @@ def caseload_table(
 async def load_caseload(
     session: AsyncSession, window: Window, calendar: WorkingDayCalendar
 ) -> CaseloadTable:
-    facts = Facts(session, window, calendar)
-    await facts.load_population()
+    facts = await Facts.on(session, window, calendar)
     held = await session.scalar(
         select(func.count())
         .select_from(review)

@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from functools import partial
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from iro_kit.db import SessionDep
-from iro_kit.exports import (
-    Column,
-    ExportFormat,
-    Table,
-    file_content,
-    file_response,
-    format_dependency,
-)
-from scorecard_api.scorecard.endpoints import (
+from iro_kit.exports import Column, ExportFormat, Table, file_content
+from scorecard_api.deps import (
     ERRORS,
     FRESHNESS_TEXT,
+    READ_AND_RECORD_FRESHNESS,
     READ_TEXT,
-    Freshness,
     From,
     OneAsAt,
-    Reader,
-    _windows,
-    _with_freshness,
+    TableFormat,
+    as_json_or_file,
+    one_window,
 )
 from scorecard_api.tables.caseload import CaseloadTable, load_caseload
 from scorecard_api.tables.reviews import (
@@ -34,8 +28,9 @@ from scorecard_api.tables.reviews import (
     load_tools,
 )
 
-router = APIRouter(prefix="/scorecard/v1/tables", tags=["tables"])
-_FORMAT = format_dependency(ExportFormat.json, ExportFormat.csv, ExportFormat.xlsx)
+router = APIRouter(
+    prefix="/scorecard/v1/tables", tags=["tables"], dependencies=READ_AND_RECORD_FRESHNESS
+)
 
 _CASELOAD_COLUMNS = [
     Column("IRO", lambda r: r.name, 24),
@@ -43,6 +38,12 @@ _CASELOAD_COLUMNS = [
     Column("Children allocated", lambda r: r.allocated),
     Column("Caseload per FTE", lambda r: r.caseload_per_fte),
     Column("Within 50-70", lambda r: r.within_range),
+]
+
+_TOOLS_COLUMNS = [
+    Column("Reviews held", lambda t: t.reviews_held),
+    Column("MOMO", lambda t: t.momo),
+    Column("Viewpoint", lambda t: t.viewpoint),
 ]
 
 
@@ -62,18 +63,14 @@ _CASELOAD_COLUMNS = [
 async def caseload(
     request: Request,
     session: SessionDep,
-    _: Reader,
-    fresh: Freshness,
-    chosen: Annotated[ExportFormat, Depends(_FORMAT)],
+    chosen: TableFormat,
     as_at: OneAsAt = None,
     start: From = None,
 ) -> Any:
-    (window,) = _windows([as_at] if as_at else None, start)
+    window = one_window(as_at, start)
     table = await load_caseload(session, window, request.app.state.calendar)
-    if chosen is ExportFormat.json:
-        return table
-    export = Table("Caseload", _CASELOAD_COLUMNS, table.iros)
-    return _with_freshness(file_response(export, chosen, f"caseload-{window.end}"), fresh)
+    export = partial(Table, "Caseload", _CASELOAD_COLUMNS, table.iros)
+    return as_json_or_file(chosen, table, export, f"caseload-{window.end}")
 
 
 @router.get(
@@ -89,23 +86,19 @@ async def caseload(
 )
 async def late_reviews(
     session: SessionDep,
-    _: Reader,
-    fresh: Freshness,
-    chosen: Annotated[ExportFormat, Depends(_FORMAT)],
+    chosen: TableFormat,
     as_at: OneAsAt = None,
     start: From = None,
 ) -> Any:
-    (window,) = _windows([as_at] if as_at else None, start)
+    window = one_window(as_at, start)
     table = await load_late_reviews(session, window)
-    if chosen is ExportFormat.json:
-        return table
     columns = (
         [Column("Reason", lambda r: r.reason, 36)]
         + [Column(q, lambda r, q=q: r.by_quarter[q]) for q in table.quarters]
         + [Column("Total", lambda r: r.total)]
     )
-    export = Table("Late reviews", columns, table.reasons)
-    return _with_freshness(file_response(export, chosen, f"late-reviews-{window.end}"), fresh)
+    export = partial(Table, "Late reviews", columns, table.reasons)
+    return as_json_or_file(chosen, table, export, f"late-reviews-{window.end}")
 
 
 @router.get(
@@ -119,20 +112,11 @@ async def late_reviews(
 )
 async def tools(
     session: SessionDep,
-    _: Reader,
-    fresh: Freshness,
-    chosen: Annotated[ExportFormat, Depends(_FORMAT)],
+    chosen: TableFormat,
     as_at: OneAsAt = None,
     start: From = None,
 ) -> Any:
-    (window,) = _windows([as_at] if as_at else None, start)
+    window = one_window(as_at, start)
     table = await load_tools(session, window)
-    if chosen is ExportFormat.json:
-        return table
-    columns = [
-        Column("Reviews held", lambda t: t.reviews_held),
-        Column("MOMO", lambda t: t.momo),
-        Column("Viewpoint", lambda t: t.viewpoint),
-    ]
-    export = Table("Use of tools", columns, [table])
-    return _with_freshness(file_response(export, chosen, f"tools-{window.end}"), fresh)
+    export = partial(Table, "Use of tools", _TOOLS_COLUMNS, [table])
+    return as_json_or_file(chosen, table, export, f"tools-{window.end}")

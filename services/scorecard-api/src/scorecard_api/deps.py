@@ -1,0 +1,145 @@
+"""What every scorecard route shares: roles, the as-at days and window, exports, freshness."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request, Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from iro_kit.auth import Principal, Role, require_roles, roles_text
+from iro_kit.dates import today
+from iro_kit.db import SessionDep
+from iro_kit.errors import FieldProblem, Unprocessable, problem_responses
+from iro_kit.exports import ExportFormat, Table, file_response, format_dependency
+from scorecard_api.kpis.formulas import Window, default_window
+from scorecard_api.models import producer_progress
+from scorecard_api.projections.handlers import as_utc
+
+READ_ROLES = (Role.performance, Role.iro_manager, Role.iro, Role.admin)
+WRITE_ROLES = (Role.iro_manager, Role.admin)
+Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
+Writer = Annotated[Principal, Depends(require_roles(*WRITE_ROLES))]
+READ_TEXT = " " + roles_text(*READ_ROLES)
+ERRORS = problem_responses(401, 403, 406, 422)
+TableFormat = Annotated[
+    ExportFormat, Depends(format_dependency(ExportFormat.json, ExportFormat.csv, ExportFormat.xlsx))
+]
+
+FRESHNESS_HEADER = "X-Facts-Complete-To"
+FRESHNESS_TEXT = (
+    f" Every response carries `{FRESHNESS_HEADER}`: the time of the newest event applied from "
+    "each producer (`reviews-api=...Z, drp-api=...Z`), so a reader can tell if the relay is "
+    "behind."
+)
+
+# The calendar's range (iro_kit.calendar): dates outside it are refused, not looped over.
+EARLIEST, LATEST = date(1990, 1, 1), date(2075, 12, 31)
+MAX_COLUMNS = 24
+
+AsAtList = Annotated[
+    list[date] | None,
+    Query(
+        description="The days to compute for, one column each (default today). Repeat the "
+        "parameter for several: `?as_at=2015-05-31&as_at=2016-03-31&as_at=2017-03-31`."
+    ),
+]
+OneAsAt = Annotated[date | None, Query(description="The day to compute for (default today).")]
+From = Annotated[
+    date | None,
+    Query(
+        alias="from",
+        description="The window's first day (default: the 12 months ending on each as-at day, "
+        "S = D - 12 months + 1 day).",
+    ),
+]
+
+
+def _refused(name: str, detail: str, message: str) -> Unprocessable:
+    return Unprocessable(
+        f"{name}: {detail}",
+        errors=[FieldProblem(pointer=f"/{name}", location="query", message=message)],
+    )
+
+
+def check_day(day: date, name: str) -> date:
+    if not EARLIEST <= day <= LATEST:
+        raise _refused(name, f"must be between {EARLIEST} and {LATEST}.", "out of range")
+    return day
+
+
+def windows(as_at: list[date] | None, start: date | None) -> list[Window]:
+    """One window per as-at day: from `start`, or the 12 months ending on the day."""
+    days = [check_day(d, "as_at") for d in (as_at or [today()])]
+    if len(days) > MAX_COLUMNS:
+        raise _refused(
+            "as_at", f"at most {MAX_COLUMNS} columns in one scorecard.", "too many dates"
+        )
+    if start is None:
+        return [default_window(d) for d in days]
+    check_day(start, "from")
+    if any(start > d for d in days):
+        raise _refused("from", "must be on or before every as_at date.", "after as_at")
+    return [Window(start, d) for d in days]
+
+
+def one_window(as_at: date | None, start: date | None) -> Window:
+    (window,) = windows([as_at] if as_at else None, start)
+    return window
+
+
+def as_json_or_file(chosen: ExportFormat, body: Any, table: Callable[[], Table], name: str) -> Any:
+    """The route's model for JSON; else the table as a CSV or XLSX file named `name`."""
+    if chosen is ExportFormat.json:
+        return body
+    return file_response(table(), chosen, name)
+
+
+# --- freshness ----------------------------------------------------------------------------
+
+
+async def freshness(session: AsyncSession) -> dict[str, datetime | None]:
+    """The newest event applied from each producer."""
+    rows = await session.execute(
+        select(producer_progress.c.source, producer_progress.c.last_event_at)
+    )
+    return {source: at for source, at in rows}
+
+
+def freshness_header(progress: dict[str, datetime | None]) -> str:
+    """`reviews-api=2026-12-02T10:00:00Z, drp-api=...`; `none` before any event."""
+    if not progress:
+        return "none"
+    parts = []
+    for source in sorted(progress):
+        at = progress[source]
+        text = as_utc(at).astimezone(UTC).isoformat().replace("+00:00", "Z") if at else "none"
+        parts.append(f"{source}={text}")
+    return ", ".join(parts)
+
+
+async def _record_freshness(request: Request, session: SessionDep) -> None:
+    # Read after the caller is authorised and before the figures, so the header never claims
+    # more than the figures used.
+    request.state.facts_complete_to = freshness_header(await freshness(session))
+
+
+# For routers that serve figures: the caller's role first, then the freshness.
+READ_AND_RECORD_FRESHNESS = [Depends(require_roles(*READ_ROLES)), Depends(_record_freshness)]
+
+
+def install_freshness_header(app: FastAPI) -> None:
+    """Every response whose route recorded the freshness carries it, JSON, file or chart."""
+
+    @app.middleware("http")
+    async def facts_complete_to(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        header = getattr(request.state, "facts_complete_to", None)
+        if header is not None:
+            response.headers[FRESHNESS_HEADER] = header
+        return response
