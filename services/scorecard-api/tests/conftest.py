@@ -204,3 +204,49 @@ class Producer:
 @pytest.fixture
 def producer(scorecard: TestClient) -> Producer:
     return Producer(scorecard)
+
+
+def dispute_state(
+    dispute_id: uuid.UUID,
+    child_id: uuid.UUID,
+    iro_id: uuid.UUID,
+    raised_on: str,
+    overall_due_by: str,
+    history: list[tuple[str, str, int, str, str | None]],
+    themes: list[str],
+    category: str = "lac",
+) -> dict[str, Any]:
+    """drp-api's dispute.changed state; `history`: (action, happened_on, stage, status, due)."""
+    actions = [
+        {
+            "version": n,
+            "action": action,
+            "happened_on": on,
+            "stage": stage,
+            "status": status,
+            "stage_due_by": due,
+            "outcomes": [],
+            "recorded_by": "iro-1",
+        }
+        for n, (action, on, stage, status, due) in enumerate(history, start=1)
+    ]
+    last = actions[-1]
+    return {
+        "id": str(dispute_id),
+        "reference": f"DRP-{str(dispute_id)[:4]}",
+        "child_id": str(child_id),
+        "child_external_id": "LCS-1",
+        "iro_id": str(iro_id),
+        "category": category,
+        "themes": themes,
+        "raised_on": raised_on,
+        "stage": last["stage"],
+        "highest_stage": max(a["stage"] for a in actions),
+        "status": last["status"],
+        "stage_due_by": last["stage_due_by"],
+        "overall_due_by": overall_due_by,
+        "closed_on": None,
+        "outcomes": [],
+        "dispute_version": len(actions),
+        "history": actions,
+    }

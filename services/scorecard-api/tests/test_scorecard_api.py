@@ -392,3 +392,67 @@ def test_financial_quarters_run_april_to_march() -> None:
     assert financial_quarter(date(2016, 12, 31)) == "2016/17 Q3"
     assert financial_quarter(date(2017, 3, 31)) == "2016/17 Q4"
     assert financial_quarter(date(1999, 4, 1)) == "1999/00 Q1"
+
+
+def test_escalations_come_from_drp_events_and_chart_by_theme(
+    scorecard: TestClient, producer: Producer
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    from .conftest import dispute_state
+
+    load_cohort(producer)
+    # Raised Thursday 2016-12-15: 20 working days, over Christmas and New Year, is 2017-01-17.
+    resolved = dispute_state(
+        uuid.uuid4(),
+        A,
+        IRO_X,
+        "2016-12-15",
+        "2017-01-17",
+        [
+            ("raise", "2016-12-15", 1, "open", "2016-12-22"),
+            ("resolve", "2017-01-10", 1, "resolved", None),
+        ],
+        ["contact", "placement"],
+    )
+    at_stage_4 = dispute_state(
+        uuid.uuid4(),
+        B,
+        IRO_X,
+        "2017-02-20",
+        "2017-03-20",
+        [
+            ("raise", "2017-02-20", 1, "open", "2017-02-27"),
+            ("escalate", "2017-03-01", 4, "open", "2017-03-08"),
+        ],
+        ["contact"],
+    )
+    child_protection = dispute_state(
+        uuid.uuid4(),
+        B,
+        IRO_X,
+        "2017-01-05",
+        "2017-02-02",
+        [("raise", "2017-01-05", 1, "open", "2017-01-12")],
+        ["health"],
+        category="cp",
+    )
+    for state in (resolved, at_stage_4, child_protection):
+        producer.send("dispute.changed", state["id"], state)
+    table = scorecard.get(f"{V1}/tables/escalations", params={"as_at": LATER}, headers=PERFORMANCE)
+    assert table.status_code == 200, table.text
+    body = table.json()
+    assert (body["raised"], body["open"], body["overdue"]) == (2, 1, 1)
+    assert body["by_theme"] == {"contact": 2, "placement": 1}
+    assert body["by_highest_stage"] == {"1": 1, "2": 0, "3": 0, "4": 1, "5": 0}
+    assert (body["resolved"], body["resolved_within_20_working_days_percent"]) == (1, 100.0)
+    svg = scorecard.get(
+        f"{V1}/tables/escalations", params={"as_at": LATER, "format": "svg"}, headers=PERFORMANCE
+    )
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    texts = " ".join(t.text or "" for t in ET.fromstring(svg.content).iter() if t.text)  # noqa: S314
+    assert "Disputes by theme" in texts and "Contact" in texts and "Placement" in texts
+    csv = scorecard.get(
+        f"{V1}/tables/escalations", params={"as_at": LATER, "format": "csv"}, headers=PERFORMANCE
+    )
+    assert "By theme,contact,2" in csv.text.splitlines()

@@ -14,7 +14,15 @@ from iro_kit.auth import Principal, Role, require_roles, roles_text
 from iro_kit.dates import today
 from iro_kit.db import SessionDep
 from iro_kit.errors import FieldProblem, Unprocessable, problem_responses
-from iro_kit.exports import ExportFormat, Table, file_response, format_dependency
+from iro_kit.exports import (
+    PNG_TYPE,
+    SVG_TYPE,
+    ExportFormat,
+    Table,
+    file_response,
+    format_dependency,
+)
+from scorecard_api.charts import ChartFormat
 from scorecard_api.kpis.formulas import Window, default_window
 from scorecard_api.models import producer_progress
 from scorecard_api.projections.handlers import as_utc
@@ -25,8 +33,10 @@ Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 Writer = Annotated[Principal, Depends(require_roles(*WRITE_ROLES))]
 READ_TEXT = " " + roles_text(*READ_ROLES)
 ERRORS = problem_responses(401, 403, 406, 422)
-TableFormat = Annotated[
-    ExportFormat, Depends(format_dependency(ExportFormat.json, ExportFormat.csv, ExportFormat.xlsx))
+_TABLES = (ExportFormat.json, ExportFormat.csv, ExportFormat.xlsx)
+TableFormat = Annotated[ExportFormat, Depends(format_dependency(*_TABLES))]
+ChartOrTableFormat = Annotated[
+    ExportFormat, Depends(format_dependency(*_TABLES, ExportFormat.svg, ExportFormat.png))
 ]
 
 FRESHNESS_HEADER = "X-Facts-Complete-To"
@@ -96,6 +106,12 @@ def as_json_or_file(chosen: ExportFormat, body: Any, table: Callable[[], Table],
     if chosen is ExportFormat.json:
         return body
     return file_response(table(), chosen, name)
+
+
+def chart_response(content: bytes, fmt: ChartFormat, name: str) -> Response:
+    media = SVG_TYPE if fmt is ChartFormat.svg else PNG_TYPE
+    disposition = f'inline; filename="{name}.{fmt.value}"'
+    return Response(content=content, media_type=media, headers={"Content-Disposition": disposition})
 
 
 # --- freshness ----------------------------------------------------------------------------

@@ -8,18 +8,20 @@ from functools import partial
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from iro_kit.db import SessionDep
 from iro_kit.errors import FieldProblem, Unprocessable, problem_responses
-from iro_kit.exports import Column, ExportFormat, Table, file_content, format_dependency
+from iro_kit.exports import Column, ExportFormat, Table, file_content
 from scorecard_api import charts
 from scorecard_api.deps import (
     FRESHNESS_TEXT,
     READ_AND_RECORD_FRESHNESS,
     READ_TEXT,
+    ChartOrTableFormat,
     as_json_or_file,
+    chart_response,
     check_day,
 )
 from scorecard_api.kpis.definitions import Direction
@@ -31,14 +33,6 @@ MAX_POINTS = 60  # five years of month ends: bounded work per request
 router = APIRouter(
     prefix="/scorecard/v1", tags=["scorecard"], dependencies=READ_AND_RECORD_FRESHNESS
 )
-_OFFERED = (
-    ExportFormat.json,
-    ExportFormat.csv,
-    ExportFormat.xlsx,
-    ExportFormat.svg,
-    ExportFormat.png,
-)
-TrendFormat = Annotated[ExportFormat, Depends(format_dependency(*_OFFERED))]
 _TREND_COLUMNS = [
     Column("Month end", lambda p: p.as_at),
     Column("Numerator", lambda p: p.numerator),
@@ -103,7 +97,7 @@ async def kpi_trend(
     code: str,
     request: Request,
     session: SessionDep,
-    chosen: TrendFormat,
+    chosen: ChartOrTableFormat,
     first: Annotated[date, Query(alias="from", description="The first day.")],
     last: Annotated[date, Query(alias="to", description="The last day.")],
 ) -> Any:
@@ -137,6 +131,4 @@ async def kpi_trend(
     content = await anyio.to_thread.run_sync(
         charts.trend_chart, kpi.title, points, trend.target, y_label, fmt
     )
-    media = charts.SVG_TYPE if fmt is charts.ChartFormat.svg else charts.PNG_TYPE
-    disposition = f'inline; filename="{name}.{fmt.value}"'
-    return Response(content=content, media_type=media, headers={"Content-Disposition": disposition})
+    return chart_response(content, fmt, name)
