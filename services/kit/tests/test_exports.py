@@ -23,3 +23,19 @@ def test_a_chart_format_a_route_does_not_offer_is_not_acceptable() -> None:
         negotiate(ExportFormat.svg, None, tables)
     with pytest.raises(NotAcceptable):
         negotiate(None, "image/*", tables)
+
+
+def test_a_control_character_before_a_formula_cannot_make_it_live() -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from iro_kit.exports import Column, Table, to_xlsx
+
+    table = Table(
+        "Names", [Column("Name", lambda r: r)], ['\x01=HYPERLINK("http://x","y")', "@SUM(1)"]
+    )
+    sheet = load_workbook(io.BytesIO(to_xlsx(table))).active
+    cells = [sheet.cell(row=n, column=1) for n in (2, 3)]
+    assert [c.value for c in cells] == ['=HYPERLINK("http://x","y")', "@SUM(1)"]
+    assert [c.data_type for c in cells] == ["s", "s"]  # text, not formulas

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import Header, Query, Response
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.drawing.image import Image
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -172,12 +173,10 @@ def to_csv(table: Table) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def to_xlsx(table: Table) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
+def _write_sheet(sheet: Any, table: Table) -> None:
+    """A filterable sheet: bold header, frozen panes, auto-filter, dates as dates, text that a
+    spreadsheet would run as a formula kept as text."""
     sheet.title = table.title[:31]
-    workbook.properties.title = table.title
     bold = Font(bold=True)
     for index, column in enumerate(table.columns, start=1):
         sheet.cell(row=1, column=index, value=column.header).font = bold
@@ -186,7 +185,8 @@ def to_xlsx(table: Table) -> bytes:
         for column_index, value in enumerate(row, start=1):
             if isinstance(value, bool):
                 value = "yes" if value else "no"
-            cell = sheet.cell(row=row_index, column=column_index, value=_text_cell(value))
+            value = _text_cell(value)  # stripped first: the formula check sees what is stored
+            cell = sheet.cell(row=row_index, column=column_index, value=value)
             if isinstance(value, date):
                 cell.number_format = "dd/mm/yyyy"
             elif isinstance(value, str) and value.startswith(_FORMULA_STARTS):
@@ -194,31 +194,81 @@ def to_xlsx(table: Table) -> bytes:
     sheet.freeze_panes = "A2"
     last = get_column_letter(len(table.columns))
     sheet.auto_filter.ref = f"A1:{last}{len(table.rows) + 1}"
+
+
+def to_xlsx(table: Table) -> bytes:
+    return to_workbook(table.title, [table])
+
+
+def to_workbook(
+    title: str, tables: Sequence[Table], images: Sequence[tuple[str, bytes]] = ()
+) -> bytes:
+    """One workbook: a sheet per table, then a sheet per (name, PNG) image."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)  # type: ignore[arg-type]
+    workbook.properties.title = title
+    for table in tables:
+        _write_sheet(workbook.create_sheet(), table)
+    for name, png in images:
+        sheet = workbook.create_sheet(name[:31])
+        sheet.add_image(Image(io.BytesIO(png)), "A1")
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
 
 
-def to_html(table: Table, heading: Sequence[str]) -> bytes:
-    """A printable page: heading lines, then the table."""
+_PAGE_STYLE = (
+    "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}"
+    "th,td{border:1px solid #999;padding:4px 6px;text-align:left;vertical-align:top}"
+    "th{background:#eee}figure{margin:1em 0}figure svg{max-width:100%;height:auto}"
+    "@media print{body{margin:0}tr{page-break-inside:avoid}section{page-break-inside:avoid}}"
+)
+
+
+def _html_table(table: Table) -> str:
     escape = html.escape
     head = "".join(f"<th>{escape(c.header)}</th>" for c in table.columns)
     body = "".join(
         "<tr>" + "".join(f"<td>{escape(_display(v))}</td>" for v in row) + "</tr>"
         for row in table.values()
     )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _html_page(title: str, heading: Sequence[str], body: str) -> bytes:
+    escape = html.escape
     lines = "".join(f"<p>{escape(line)}</p>" for line in heading[1:])
     page = (
         '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
-        f"<title>{escape(table.title)}</title><style>"
-        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}"
-        "th,td{border:1px solid #999;padding:4px 6px;text-align:left;vertical-align:top}"
-        "th{background:#eee}@media print{body{margin:0}tr{page-break-inside:avoid}}"
-        f"</style></head><body><h1>{escape(heading[0] if heading else table.title)}</h1>"
-        f"{lines}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        "</body></html>"
+        f"<title>{escape(title)}</title><style>{_PAGE_STYLE}</style></head><body>"
+        f"<h1>{escape(heading[0] if heading else title)}</h1>{lines}{body}</body></html>"
     )
     return page.encode("utf-8")
+
+
+def to_html(table: Table, heading: Sequence[str]) -> bytes:
+    """A printable page: heading lines, then the table."""
+    return _html_page(table.title, heading, _html_table(table))
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A figure for a printable page: `svg` is markup this service rendered itself."""
+
+    title: str
+    svg: str
+
+
+def to_html_report(title: str, heading: Sequence[str], parts: Sequence[Table | Chart]) -> bytes:
+    """A printable report: a section per table (headed by its title) or chart, inline."""
+    sections = []
+    for part in parts:
+        inner = part.svg if isinstance(part, Chart) else _html_table(part)
+        wrapper = "figure" if isinstance(part, Chart) else "div"
+        sections.append(
+            f"<section><h2>{html.escape(part.title)}</h2><{wrapper}>{inner}</{wrapper}></section>"
+        )
+    return _html_page(title, heading, "".join(sections))
 
 
 def file_response(

@@ -18,6 +18,7 @@ from scorecard_api.deps import READ_TEXT, Reader, freshness, install_freshness_h
 from scorecard_api.models import EVENT_TABLES
 from scorecard_api.projections.handlers import handlers
 from scorecard_api.rebuild import Rebuilt, rebuild
+from scorecard_api.report_routes import router as report_router
 from scorecard_api.scorecard.endpoints import router as scorecard_router
 from scorecard_api.scorecard.endpoints import targets_router
 from scorecard_api.scorecard.trend import router as trend_router
@@ -70,6 +71,7 @@ SPEC = ServiceSpec(
         trend_router,
         freshness_router,
         tables_router,
+        report_router,
         targets_router,
         rebuild_router,
     ],
@@ -79,6 +81,7 @@ SPEC = ServiceSpec(
             "description": "The KPIs of KPIS.md as at any day, and the children behind each.",
         },
         {"name": "tables", "description": "The annual report's tables (KPIS.md)."},
+        {"name": "annual-report", "description": "The annual report's pack for a year."},
         {"name": "targets", "description": "Targets, direction and RAG tolerance per KPI."},
         {"name": "events", "description": "Internal: the inbox for the producers' events."},
         {"name": "events-admin", "description": "Internal: inbox state and rebuilding."},

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query, Request
 
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
-from iro_kit.exports import Column, ExportFormat, Table, file_content
+from iro_kit.exports import ExportFormat, file_content
 from iro_kit.pagination import PageDep
+from scorecard_api import sheets
 from scorecard_api.deps import (
     ERRORS,
     FRESHNESS_TEXT,
@@ -42,25 +43,6 @@ router = APIRouter(
 )
 
 
-def _scorecard_table(card: Scorecard) -> Table:
-    columns = [Column("KPI", lambda r: r["title"], 60), Column("Code", lambda r: r["code"], 28)]
-    rows: dict[str, dict[str, Any]] = {}
-    for index, column in enumerate(card.columns):
-        label = f"{column.as_at.isoformat()}"
-        for kpi in column.kpis:
-            row = rows.setdefault(kpi.code, {"code": kpi.code, "title": kpi.title})
-            row[index] = kpi
-        columns += [
-            Column(f"{label} numerator", lambda r, i=index: r[i].numerator),
-            Column(f"{label} denominator", lambda r, i=index: r[i].denominator),
-            Column(f"{label} value", lambda r, i=index: r[i].value),
-            Column(f"{label} target", lambda r, i=index: r[i].target),
-            Column(f"{label} RAG", lambda r, i=index: r[i].rag.value if r[i].rag else None),
-            Column(f"{label} change", lambda r, i=index: r[i].change),
-        ]
-    return Table("Scorecard", columns, list(rows.values()))
-
-
 @router.get(
     "/scorecard",
     summary="The KPI scorecard, one column per as-at day",
@@ -84,17 +66,7 @@ async def get_scorecard(
     columns = await service.scorecard_columns(session, days, request.app.state.calendar)
     card = Scorecard(columns=columns)
     name = f"scorecard-{days[-1].end}"
-    return as_json_or_file(chosen, card, lambda: _scorecard_table(card), name)
-
-
-_DRILL_COLUMNS = [
-    Column("Child id", lambda r: str(r.child_id), 38),
-    Column("Case id", lambda r: r.external_id),
-    Column("Name", lambda r: r.name, 24),
-    Column("Met", lambda r: r.met, 8),
-    Column("Reason", lambda r: r.reason, 70),
-    Column("IRO", lambda r: r.iro.name if r.iro else None, 22),
-]
+    return as_json_or_file(chosen, card, partial(sheets.scorecard_sheet, card), name)
 
 
 @router.get(
@@ -138,7 +110,7 @@ async def kpi_children(
         next_cursor=sliced.next_cursor,
         total=sliced.total,
     )
-    table = partial(Table, BY_CODE[code].title[:31], _DRILL_COLUMNS, rows)
+    table = partial(sheets.drill_down_sheet, BY_CODE[code].title, rows)
     return as_json_or_file(chosen, body, table, f"{code}-{window.end}")
 
 

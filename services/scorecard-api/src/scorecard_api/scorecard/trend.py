@@ -13,8 +13,8 @@ from pydantic import BaseModel
 
 from iro_kit.db import SessionDep
 from iro_kit.errors import FieldProblem, Unprocessable, problem_responses
-from iro_kit.exports import Column, ExportFormat, Table, file_content
-from scorecard_api import charts
+from iro_kit.exports import ExportFormat, file_content
+from scorecard_api import charts, sheets
 from scorecard_api.deps import (
     FRESHNESS_TEXT,
     READ_AND_RECORD_FRESHNESS,
@@ -33,12 +33,6 @@ MAX_POINTS = 60  # five years of month ends: bounded work per request
 router = APIRouter(
     prefix="/scorecard/v1", tags=["scorecard"], dependencies=READ_AND_RECORD_FRESHNESS
 )
-_TREND_COLUMNS = [
-    Column("Month end", lambda p: p.as_at),
-    Column("Numerator", lambda p: p.numerator),
-    Column("Denominator", lambda p: p.denominator),
-    Column("Value", lambda p: p.value),
-]
 
 
 class TrendPoint(BaseModel):
@@ -121,9 +115,7 @@ async def kpi_trend(
     )
     name = f"{code}-trend-{last}"
     if chosen not in (ExportFormat.svg, ExportFormat.png):
-        return as_json_or_file(
-            chosen, trend, partial(Table, "Trend", _TREND_COLUMNS, trend.points), name
-        )
+        return as_json_or_file(chosen, trend, partial(sheets.trend_sheet, trend.points), name)
     fmt = charts.ChartFormat(chosen.value)
     points = [charts.TrendPoint(p.as_at, p.value) for p in trend.points]
     y_label = "Per cent (%)" if kpi.percentage else "Count"

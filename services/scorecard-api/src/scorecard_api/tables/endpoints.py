@@ -9,8 +9,8 @@ import anyio
 from fastapi import APIRouter, Request
 
 from iro_kit.db import SessionDep
-from iro_kit.exports import Column, ExportFormat, Table, file_content
-from scorecard_api import charts
+from iro_kit.exports import ExportFormat, file_content
+from scorecard_api import charts, sheets
 from scorecard_api.deps import (
     ERRORS,
     FRESHNESS_TEXT,
@@ -37,20 +37,6 @@ router = APIRouter(
     prefix="/scorecard/v1/tables", tags=["tables"], dependencies=READ_AND_RECORD_FRESHNESS
 )
 
-_CASELOAD_COLUMNS = [
-    Column("IRO", lambda r: r.name, 24),
-    Column("FTE", lambda r: r.fte, 8),
-    Column("Children allocated", lambda r: r.allocated),
-    Column("Caseload per FTE", lambda r: r.caseload_per_fte),
-    Column("Within 50-70", lambda r: r.within_range),
-]
-
-_TOOLS_COLUMNS = [
-    Column("Reviews held", lambda t: t.reviews_held),
-    Column("MOMO", lambda t: t.momo),
-    Column("Viewpoint", lambda t: t.viewpoint),
-]
-
 
 @router.get(
     "/caseload",
@@ -74,7 +60,7 @@ async def caseload(
 ) -> Any:
     window = one_window(as_at, start)
     table = await load_caseload(session, window, request.app.state.calendar)
-    export = partial(Table, "Caseload", _CASELOAD_COLUMNS, table.iros)
+    export = partial(sheets.caseload_sheet, table)
     return as_json_or_file(chosen, table, export, f"caseload-{window.end}")
 
 
@@ -97,12 +83,7 @@ async def late_reviews(
 ) -> Any:
     window = one_window(as_at, start)
     table = await load_late_reviews(session, window)
-    columns = (
-        [Column("Reason", lambda r: r.reason, 36)]
-        + [Column(q, lambda r, q=q: r.by_quarter[q]) for q in table.quarters]
-        + [Column("Total", lambda r: r.total)]
-    )
-    export = partial(Table, "Late reviews", columns, table.reasons)
+    export = partial(sheets.late_reviews_sheet, table)
     return as_json_or_file(chosen, table, export, f"late-reviews-{window.end}")
 
 
@@ -123,38 +104,8 @@ async def tools(
 ) -> Any:
     window = one_window(as_at, start)
     table = await load_tools(session, window)
-    export = partial(Table, "Use of tools", _TOOLS_COLUMNS, [table])
+    export = partial(sheets.tools_sheet, table)
     return as_json_or_file(chosen, table, export, f"tools-{window.end}")
-
-
-def _escalation_rows(table: EscalationsTable) -> list[tuple[str, str, float | int | None]]:
-    return [
-        ("Raised in the window", "", table.raised),
-        *(("By theme", theme, n) for theme, n in table.by_theme.items()),
-        *(("By highest stage reached", stage, n) for stage, n in table.by_highest_stage.items()),
-        ("Open on the day", "", table.open),
-        ("Overdue on the day", "", table.overdue),
-        ("Resolved", "", table.resolved),
-        ("Resolved within 20 working days", "", table.resolved_within_20_working_days),
-        ("% resolved within 20 working days", "", table.resolved_within_20_working_days_percent),
-    ]
-
-
-_ESCALATION_COLUMNS = [
-    Column("Measure", lambda r: r[0], 34),
-    Column("Of", lambda r: r[1], 28),
-    Column("Value", lambda r: r[2]),
-]
-
-
-def theme_label(code: str) -> str:
-    return code.replace("_", " ").capitalize()
-
-
-def themes_chart(table: EscalationsTable, fmt: charts.ChartFormat) -> bytes:
-    bars = [(theme_label(theme), n) for theme, n in table.by_theme.items()]
-    title = f"Disputes by theme, {table.from_.isoformat()} to {table.as_at.isoformat()}"
-    return charts.bar_chart(title, bars, "Theme", "Disputes", fmt)
 
 
 @router.get(
@@ -185,7 +136,7 @@ async def escalations(
     name = f"escalations-{window.end}"
     if chosen in (ExportFormat.svg, ExportFormat.png):
         fmt = charts.ChartFormat(chosen.value)
-        content = await anyio.to_thread.run_sync(themes_chart, table, fmt)
+        content = await anyio.to_thread.run_sync(sheets.themes_chart, table, fmt)
         return chart_response(content, fmt, f"disputes-by-theme-{window.end}")
-    export = partial(Table, "Escalations", _ESCALATION_COLUMNS, _escalation_rows(table))
+    export = partial(sheets.escalations_sheet, table)
     return as_json_or_file(chosen, table, export, name)
