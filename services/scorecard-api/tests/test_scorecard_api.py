@@ -211,6 +211,11 @@ def test_targets_rate_each_kpi_and_every_change_is_kept(
     assert [h["new"]["target"] for h in history] == [55, 40]
     assert history[0]["old"]["target"] == 40 and history[1]["old"] is None
     assert history[0]["changed_by"] == "admin-1"
+    csv = scorecard.get(f"{V1}/targets", params={"format": "csv"}, headers=PERFORMANCE)
+    assert csv.headers["content-disposition"] == 'attachment; filename="targets.csv"'
+    assert any(
+        line.startswith("section_20,") and ",55.0,lower," in line for line in csv.text.splitlines()
+    )
 
 
 def test_only_managers_and_admins_change_targets(scorecard: TestClient) -> None:

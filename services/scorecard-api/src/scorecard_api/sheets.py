@@ -6,7 +6,7 @@ from typing import Any
 
 from iro_kit.exports import Column, Table
 from scorecard_api import charts
-from scorecard_api.scorecard.schemas import DrillDownRow, Scorecard
+from scorecard_api.scorecard.schemas import DrillDownRow, Scorecard, Target
 from scorecard_api.tables.caseload import CaseloadTable
 from scorecard_api.tables.escalations import EscalationsTable
 from scorecard_api.tables.reviews import LateReviewsTable, ToolsTable
@@ -159,3 +159,18 @@ def scorecard_summary_sheet(card: Scorecard) -> Table:
         Column("Change", lambda r: None if r[last].change is None else round(r[last].change, 1)),
     ]
     return Table("Scorecard", columns, rows)
+
+
+_TARGET_COLUMNS = [
+    Column("Code", lambda t: t.code, 28),
+    Column("KPI", lambda t: t.title, 60),
+    Column("Target", lambda t: t.target),
+    Column("Direction", lambda t: t.direction.value),
+    Column("Amber tolerance", lambda t: t.amber_tolerance),
+    Column("Updated by", lambda t: t.updated_by, 20),
+    Column("Updated at", lambda t: t.updated_at.isoformat() if t.updated_at else None, 26),
+]
+
+
+def targets_sheet(targets: list[Target]) -> Table:
+    return Table("Targets", _TARGET_COLUMNS, targets)

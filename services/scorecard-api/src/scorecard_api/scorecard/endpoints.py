@@ -120,11 +120,13 @@ targets_router = APIRouter(prefix="/scorecard/v1", tags=["targets"])
 @targets_router.get(
     "/targets",
     summary="Targets, direction and amber tolerance of every KPI",
-    description="A KPI with no target has no RAG rating." + READ_TEXT,
-    responses=problem_responses(401, 403),
+    description="A KPI with no target has no RAG rating. JSON, CSV or XLSX." + READ_TEXT,
+    response_model=list[Target],
+    responses={**file_content(ExportFormat.csv, ExportFormat.xlsx), **ERRORS},
 )
-async def list_targets(session: SessionDep, _: Reader) -> list[Target]:
-    return await service.targets(session)
+async def list_targets(session: SessionDep, _: Reader, chosen: TableFormat) -> Any:
+    listed = await service.targets(session)
+    return as_json_or_file(chosen, listed, partial(sheets.targets_sheet, listed), "targets")
 
 
 @targets_router.put(
