@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.events import CloudEvent
@@ -54,23 +54,42 @@ def _id(value: str | None) -> uuid.UUID | None:
 
 
 async def _is_newer(session: AsyncSession, event: CloudEvent) -> bool:
-    """Record the event's version for its aggregate if it is newer than the one applied."""
+    """Record the event's version for its aggregate if it is newer than the one applied.
+
+    The update is conditional, so two versions applied at once cannot leave the older one
+    recorded: the later writer re-checks `version < :v` against the row the first committed.
+    """
     version = int(event.data["version"])
     key = (projection_version.c.event_type == event.type) & (
         projection_version.c.subject == event.subject
     )
-    applied = await session.scalar(select(projection_version.c.version).where(key))
-    if applied is None:
-        await session.execute(
-            insert(projection_version).values(
-                event_type=event.type, subject=event.subject, version=version
-            )
-        )
+    newer = await session.execute(
+        update(projection_version)
+        .where(key, projection_version.c.version < version)
+        .values(version=version)
+    )
+    if newer.rowcount:
         return True
-    if version <= applied:
+    if await session.scalar(select(projection_version.c.version).where(key)) is not None:
         return False
-    await session.execute(update(projection_version).where(key).values(version=version))
+    # The aggregate's first event. Another one inserting it at the same time fails on the
+    # primary key, and its relay delivers it again.
+    await session.execute(
+        insert(projection_version).values(
+            event_type=event.type, subject=event.subject, version=version
+        )
+    )
     return True
+
+
+async def _one_writer_per_child(session: AsyncSession, *children: uuid.UUID) -> None:
+    """Events that rework a child's review chain take turns, so each works it out from what
+    the other committed (PostgreSQL; SQLite runs one write transaction at a time)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for child_id in sorted(children):  # one order everywhere: no deadlock between two children
+        key = int.from_bytes(child_id.bytes[:8], "big", signed=True)
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 async def _record_progress(session: AsyncSession, event: CloudEvent) -> None:
@@ -122,6 +141,7 @@ async def refresh_dues(session: AsyncSession, child_id: uuid.UUID, rules: Schedu
 
 async def _child(session: AsyncSession, data: dict[str, Any], rules: ScheduleRules) -> None:
     child_id = uuid.UUID(data["id"])
+    await _one_writer_per_child(session, child_id)
     await session.execute(delete(episode).where(episode.c.child_id == child_id))
     await session.execute(delete(child).where(child.c.id == child_id))
     if not data.get("deleted"):
@@ -174,9 +194,10 @@ async def _insert_episodes(
 
 async def _review(session: AsyncSession, data: dict[str, Any], rules: ScheduleRules) -> None:
     review_id = uuid.UUID(data["id"])
-    before = await session.scalar(select(review.c.child_id).where(review.c.id == review_id))
-    await session.execute(delete(review).where(review.c.id == review_id))
     child_id = uuid.UUID(data["child_id"])
+    before = await session.scalar(select(review.c.child_id).where(review.c.id == review_id))
+    await _one_writer_per_child(session, *({child_id, before} - {None}))  # type: ignore[arg-type]
+    await session.execute(delete(review).where(review.c.id == review_id))
     if not data.get("deleted") and data.get("held_on"):
         await session.execute(
             insert(review).values(
