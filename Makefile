@@ -45,7 +45,8 @@ bench: sync
 	$(UV) run --frozen python bench/schedule_bench.py
 	$(UV) run --frozen python bench/import_903_bench.py
 	@if [ -n "$$IRO_BENCH_POSTGRES_URL" ]; then $(UV) run --frozen python bench/worklist_bench.py \
-		&& $(UV) run --frozen python bench/relay_bench.py; \
+		&& $(UV) run --frozen python bench/relay_bench.py \
+		&& $(UV) run --frozen python bench/scorecard_bench.py; \
 	else echo "bench: PostgreSQL benches skipped (set IRO_BENCH_POSTGRES_URL)"; fi
 
 token: sync
