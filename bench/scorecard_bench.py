@@ -499,7 +499,7 @@ async def _scorecard(
     database: Database, calendar: WorkingDayCalendar, days: Sequence[date], codes: Any = None
 ) -> list[Any]:
     async with database.transaction() as session:
-        return await scorecard_columns(session, [default_window(d) for d in days], calendar, codes)
+        return await scorecard_columns(session, [default_window(d) for d in days], codes)
 
 
 def _figures(columns: list[Any]) -> dict[str, Any]:

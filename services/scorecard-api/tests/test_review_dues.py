@@ -47,7 +47,18 @@ def test_the_trailing_unheld_due_follows_the_last_review():
     held = date(2017, 5, 2)
     dues = review_dues([EpisodeFacts(START, None, "C2")], [ReviewFacts(held)], RULES)
     trailing = dues[-1]
-    assert trailing == Due(START, 1, "second", held, date(2017, 8, 1), None, None, "C2")
+    # Midway: 91 days from 2017-05-02 to 2017-08-01, halved and rounded down: 45 days on.
+    midway = date(2017, 6, 16)
+    assert trailing == Due(
+        START, 1, "second", held, date(2017, 8, 1), None, None, "C2", None, midway
+    )
+
+
+def test_a_held_review_carries_the_last_day_a_pre_review_visit_counts():
+    # Held Tuesday 2017-05-02: 5 working days before it, skipping the 1 May bank holiday.
+    held = date(2017, 5, 2)
+    dues = review_dues([EpisodeFacts(START, None, "C2")], [ReviewFacts(held)], RULES)
+    assert (dues[0].visit_by, dues[0].midpoint_on) == (date(2017, 4, 24), None)
 
 
 def test_no_trailing_due_when_the_period_ended_before_it_would_fall_due():
@@ -73,7 +84,7 @@ def test_a_child_who_re_entered_care_gets_a_fresh_first_review_in_the_new_period
     second_first_due = CAL.add_working_days(second_start, 20)
     assert second_first_due == date(2017, 10, 2)
     assert dues == [
-        Due(START, 0, "first", START, FIRST_DUE, held, "old", "C2"),
+        Due(START, 0, "first", START, FIRST_DUE, held, "old", "C2", date(2017, 4, 24)),
         Due(second_start, 0, "first", second_start, second_first_due, None, None, "V2"),
     ]
 

@@ -145,12 +145,15 @@ def upgrade() -> None:
         sa.Column("held_on", sa.Date(), nullable=True),
         sa.Column("review_id", sa.Uuid(), nullable=True),
         sa.Column("status_on_due", sa.String(length=2), nullable=True),
+        sa.Column("visit_by", sa.Date(), nullable=True),
+        sa.Column("midpoint_on", sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint(
             "child_id", "period_start_on", "ordinal", name=op.f("pk_review_due")
         ),
     )
     with op.batch_alter_table("review_due", schema=None) as batch_op:
         batch_op.create_index("ix_review_due_by", ["due_by"], unique=False)
+        batch_op.create_index("ix_review_due_held", ["held_on"], unique=False)
 
     op.create_table(
         "secure_review",

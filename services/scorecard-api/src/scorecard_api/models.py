@@ -109,8 +109,13 @@ review_due = Table(
     Column("held_on", Date),
     Column("review_id", Uuid),
     Column("status_on_due", String(2)),  # legal status on the due date; null: not looked after
+    # Worked out here so the scorecard can count in SQL: the last day a pre-review visit counts
+    # for a held review (5 working days before it), and the midway point after a review.
+    Column("visit_by", Date),
+    Column("midpoint_on", Date),
     PrimaryKeyConstraint("child_id", "period_start_on", "ordinal"),
     Index("ix_review_due_by", "due_by"),
+    Index("ix_review_due_held", "held_on"),
 )
 
 visit = Table(

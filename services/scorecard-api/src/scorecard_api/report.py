@@ -53,10 +53,10 @@ async def annual_report(
     session: AsyncSession, year: int, calendar: WorkingDayCalendar
 ) -> AnnualReport:
     window = financial_year(year)
-    columns = await service.scorecard_columns(session, [financial_year(year - 1), window], calendar)
+    columns = await service.scorecard_columns(session, [financial_year(year - 1), window])
     ends = month_ends(window.start, window.end)
     trend = await service.scorecard_columns(
-        session, [default_window(d) for d in ends], calendar, codes=[TREND_KPI]
+        session, [default_window(d) for d in ends], codes=[TREND_KPI]
     )
     day = window.end.isoformat()
     return AnnualReport(

@@ -22,6 +22,7 @@ from iro_kit.schedule import (
     next_review_due,
     periods_of_care,
 )
+from scorecard_api.kpis.formulas import midpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,8 @@ class Due:
     held_on: date | None
     review_id: uuid.UUID | None
     status_on_due: str | None  # legal status on the due date; None when not looked after
+    visit_by: date | None = None  # held reviews: a pre-review visit counts up to this day
+    midpoint_on: date | None = None  # after a review: halfway to this due date, rounded down
 
 
 def review_dues(
@@ -46,6 +49,7 @@ def review_dues(
         anchor = period.start
         for ordinal, review in enumerate(assessed):
             due = review.due_by.value
+            held_on = review.review.held_on
             dues.append(
                 Due(
                     period.start,
@@ -53,9 +57,11 @@ def review_dues(
                     review.sequence.value,
                     anchor,
                     due,
-                    review.review.held_on,
+                    held_on,
                     review.review.key,
                     period.legal_status_on(due),
+                    rules.calendar.subtract_working_days(held_on, rules.visit_working_days),
+                    midpoint(anchor, due) if ordinal else None,
                 )
             )
             anchor = review.review.held_on
@@ -64,5 +70,19 @@ def review_dues(
         if period.end is None or due < period.end:  # no review falls due after a period ends
             status = period.legal_status_on(due)
             ordinal = len(assessed)
-            dues.append(Due(period.start, ordinal, sequence.value, anchor, due, None, None, status))
+            middle = midpoint(anchor, due) if ordinal else None
+            dues.append(
+                Due(
+                    period.start,
+                    ordinal,
+                    sequence.value,
+                    anchor,
+                    due,
+                    None,
+                    None,
+                    status,
+                    None,
+                    middle,
+                )
+            )
     return dues

@@ -63,7 +63,7 @@ async def get_scorecard(
     start: From = None,
 ) -> Any:
     days = windows(as_at, start)
-    columns = await service.scorecard_columns(session, days, request.app.state.calendar)
+    columns = await service.scorecard_columns(session, days)
     card = Scorecard(columns=columns)
     name = f"scorecard-{days[-1].end}"
     return as_json_or_file(chosen, card, partial(sheets.scorecard_sheet, card), name)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.calendar import WorkingDayCalendar
 from iro_kit.errors import NotFound
+from scorecard_api.kpis.counts import counts
 from scorecard_api.kpis.definitions import BY_CODE, KPIS, Direction, Kpi, rag
 from scorecard_api.kpis.facts import Facts, allocated_iros
 from scorecard_api.kpis.formulas import Figure, Window
@@ -98,20 +99,18 @@ async def target_history(session: AsyncSession, code: str) -> list[TargetHistory
 
 
 async def scorecard_columns(
-    session: AsyncSession,
-    windows: Sequence[Window],
-    calendar: WorkingDayCalendar,
-    codes: Sequence[str] | None = None,
+    session: AsyncSession, windows: Sequence[Window], codes: Sequence[str] | None = None
 ) -> list[ScorecardColumn]:
+    """Each window's figures, counted by the database (`kpis.counts`)."""
     by_code = {t.code: t for t in await targets(session)}
     chosen = [BY_CODE[c] for c in codes] if codes else list(KPIS)
     columns: list[ScorecardColumn] = []
     previous: dict[str, float | None] = {}
     for window in windows:
-        facts = await Facts.on(session, window, calendar)
+        counted = await counts(session, window, [kpi.code for kpi in chosen])
         figures = []
         for kpi in chosen:
-            figure = await facts.figure(kpi.code)
+            figure = counted[kpi.code]
             value = figure.value
             setting = by_code[kpi.code]
             before = previous.get(kpi.code)

@@ -97,9 +97,7 @@ async def kpi_trend(
 ) -> Any:
     kpi = service.kpi_or_404(code)
     windows = [default_window(d) for d in _days(first, last)]
-    columns = await service.scorecard_columns(
-        session, windows, request.app.state.calendar, codes=[code]
-    )
+    columns = await service.scorecard_columns(session, windows, codes=[code])
     figures = [c.kpis[0] for c in columns]
     trend = Trend(
         code=code,
