@@ -8,6 +8,7 @@ from fastapi import FastAPI
 import drp_api
 from drp_api.disputes.endpoints import router as disputes_router
 from drp_api.events import EVENTS
+from drp_api.models import IDEMPOTENCY_TABLE
 from drp_api.settings import Settings
 from drp_api.stats.endpoints import router as stats_router
 from drp_api.tracker.endpoints import router as tracker_router
@@ -22,6 +23,7 @@ SPEC = ServiceSpec(
     title="IRO dispute resolution API",
     description=inspect.cleandoc(drp_api.__doc__ or ""),
     script_location=Path(__file__).resolve().parents[2] / "migrations",
+    idempotency=IDEMPOTENCY_TABLE,
     routers=[disputes_router, tracker_router, worklists_router, stats_router],
     events=EVENTS,
     tags=[

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from iro_kit.db import KitBase, new_metadata
 from iro_kit.events.tables import event_tables
+from iro_kit.idempotency import idempotency_table
 
 
 class Base(KitBase):
@@ -157,3 +158,4 @@ class IroCopy(Base):
 
 
 EVENT_TABLES = event_tables(Base.metadata)
+IDEMPOTENCY_TABLE = idempotency_table(Base.metadata)

@@ -15,7 +15,9 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
+from sqlalchemy import Table
 
+from iro_kit import idempotency
 from iro_kit.auth import TokenVerifier
 from iro_kit.calendar import WorkingDayCalendar
 from iro_kit.db import Database
@@ -46,6 +48,9 @@ class ServiceSpec:
     routers: Sequence[APIRouter] = ()
     tags: Sequence[dict[str, str]] = field(default_factory=tuple)
     events: EventSpec | None = None
+    # The service's `idempotency_response` table (iro_kit.idempotency.idempotency_table):
+    # every POST then honours an `Idempotency-Key` header.
+    idempotency: Table | None = None
 
 
 _KIT_TAGS = (
@@ -77,12 +82,19 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             await anyio.to_thread.run_sync(
                 upgrade_to_head, spec.script_location, settings.database_url
             )
+        # Housekeeping once before serving, so the first request never waits behind it.
+        await _housekeeping(spec, database, settings)
         # What start-up built lives as long as the process: keep it out of every collection.
         gc.freeze()
         _log.info("service_started", service=spec.name, environment=settings.environment.value)
         try:
-            async with running(relay):
-                yield
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(_housekeeping_hourly, spec, database, settings)
+                try:
+                    async with running(relay, settings.shutdown_grace_seconds):
+                        yield
+                finally:
+                    tasks.cancel_scope.cancel()
         finally:
             await database.dispose()
 
@@ -114,6 +126,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.state.service = spec.name
 
     install_problem_handlers(app)
+    if spec.idempotency is not None:
+        idempotency.install(app, spec.idempotency)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
 
     app.include_router(health_router(spec.prefix, spec.name, spec.script_location))
@@ -136,6 +150,31 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
 
     app.openapi = lambda: _openapi_with_problems(app)  # type: ignore[method-assign]
     return app
+
+
+_HOUSEKEEPING_SECONDS = 3600.0
+
+
+async def _housekeeping(spec: ServiceSpec, database: Database, settings: ServiceSettings) -> None:
+    """Purge what has outlived its retention: idempotency responses.
+
+    Bounded, and never fatal: a purge that fails (the database is restarting) is logged and
+    tried again within the hour.
+    """
+    with anyio.move_on_after(60):
+        try:
+            if spec.idempotency is not None:
+                await idempotency.purge(database, spec.idempotency, settings)
+        except Exception as exc:
+            _log.warning("housekeeping_failed", error_type=type(exc).__qualname__)
+
+
+async def _housekeeping_hourly(
+    spec: ServiceSpec, database: Database, settings: ServiceSettings
+) -> None:
+    while True:
+        await anyio.sleep(_HOUSEKEEPING_SECONDS)
+        await _housekeeping(spec, database, settings)
 
 
 def _openapi_with_problems(app: FastAPI) -> dict[str, Any]:
@@ -163,5 +202,7 @@ def _openapi_with_problems(app: FastAPI) -> dict[str, Any]:
             for status, response in responses.items():
                 if status.startswith(("4", "5")) and "content" in response:
                     response["content"] = problem_content
+    if getattr(app.state, "idempotency_table", None) is not None:
+        idempotency.document(schema)
     app.openapi_schema = schema
     return schema

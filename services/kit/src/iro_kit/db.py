@@ -128,6 +128,12 @@ class Database:
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     database: Database = request.app.state.database
+    # A POST with an Idempotency-Key: its transaction begins by claiming the key and is ended by
+    # the idempotency middleware, so the change and the stored response commit together.
+    claim = getattr(request.state, "iro_idempotency", None)
+    if claim is not None:
+        yield await claim.open(database)
+        return
     async with database.transaction() as session:
         yield session
 

@@ -63,6 +63,14 @@ class ServiceSettings(BaseSettings):
     outbox_retention_days: int = 7
     relay_token: SecretStr | None = None  # outside development: a JWT from the identity provider
 
+    # Integrity and faults.
+    idempotency_retention_hours: int = Field(
+        48, ge=1, description="How long a POST's Idempotency-Key and its response are kept."
+    )
+    shutdown_grace_seconds: float = Field(
+        20.0, ge=0, description="On SIGTERM: how long in-flight requests and the relay may take."
+    )
+
     @property
     def is_development(self) -> bool:
         return self.environment is Environment.development

@@ -11,12 +11,14 @@ import reviews_api
 from iro_kit.app import ServiceSpec, create_service_app
 from reviews_api.children.endpoints import router as children_router
 from reviews_api.events.publish import EVENTS
-from reviews_api.imports.background import cancel_background
+from reviews_api.imports.background import imports_lifecycle
 from reviews_api.imports.endpoints import router as imports_router
 from reviews_api.integration.endpoints import router as integration_router
 from reviews_api.iros.endpoints import router as iros_router
+from reviews_api.models import IDEMPOTENCY_TABLE
 from reviews_api.plans.endpoints import router as plans_router
 from reviews_api.reviews.endpoints import router as reviews_router
+from reviews_api.rules_state import recompute_if_changed
 from reviews_api.secure.endpoints import router as secure_router
 from reviews_api.settings import Settings
 from reviews_api.worklists.endpoints import router as worklists_router
@@ -29,6 +31,7 @@ SPEC = ServiceSpec(
     title="IRO reviews API",
     description=inspect.cleandoc(reviews_api.__doc__ or ""),
     script_location=Path(__file__).resolve().parents[2] / "migrations",
+    idempotency=IDEMPOTENCY_TABLE,
     events=EVENTS,
     routers=[
         children_router,
@@ -58,20 +61,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = create_service_app(SPEC, settings)
     app.state.schedule_rules = settings.schedule_rules(app.state.calendar)
-    _cancel_imports_at_shutdown(app)
+    _imports_lifecycle(app)
+    _recompute_schedules_at_startup(app)
     return app
 
 
-def _cancel_imports_at_shutdown(app: FastAPI) -> None:
-    """Import jobs run in this process: stop them before the kit closes the database."""
+def _recompute_schedules_at_startup(app: FastAPI) -> None:
+    """Before serving: if the schedule rules changed since the stored chains were computed
+    (REVIEWS_MONTH_RULE, extra closure days, lead times, bank holidays), recompute them all."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with inner(app):
+            await recompute_if_changed(app.state.database, app.state.schedule_rules)
+            yield
+
+    app.router.lifespan_context = lifespan
+
+
+def _imports_lifecycle(app: FastAPI) -> None:
+    """Import jobs run in this process: before serving, reclaim the jobs of a process that died
+    (resumed or failed, never left running), and again periodically; stop this process's jobs
+    before the kit closes the database."""
     kit_lifespan = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with kit_lifespan(app):
-            try:
-                yield
-            finally:
-                await cancel_background(app)
+        async with kit_lifespan(app), imports_lifecycle(app):
+            yield
 
     app.router.lifespan_context = lifespan

@@ -66,16 +66,46 @@ class CaseFile:
         return [e.id for e in self.episodes if e.start_on in starts]
 
 
+async def lock_children(session: AsyncSession, child_ids: Iterable[uuid.UUID]) -> None:
+    """One writer per child: hold each child's row lock until the transaction ends.
+
+    Every write that changes a child's schedule (episodes, reviews, visits, allocations, secure
+    placements, the date of birth, an import's chunk) takes it first, then reads the case file
+    afresh, so two requests for one child recompute its chain one after the other and the
+    stored chain is never computed from a snapshot the other has moved on. Ids are locked in
+    order, so two writers of several children cannot deadlock. SQLite needs nothing: its
+    writers are serial already (`BEGIN IMMEDIATE`).
+    """
+    ids = sorted(set(child_ids))
+    if not ids or session.get_bind().dialect.name != "postgresql":
+        return
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        await session.execute(
+            select(Child.id)
+            .where(id_in(session, Child.id, chunk))
+            .order_by(Child.id)
+            .with_for_update()
+        )
+
+
 async def load_casefiles(
-    session: AsyncSession, child_ids: Iterable[uuid.UUID]
+    session: AsyncSession, child_ids: Iterable[uuid.UUID], *, for_update: bool = False
 ) -> dict[uuid.UUID, CaseFile]:
+    """The case files of these children. `for_update`: lock the children first (lock_children)
+    and read every row afresh, replacing any copy the session already held."""
     ids = list(child_ids)
     if not ids:
         return {}
+    if for_update:
+        await lock_children(session, ids)
+    fresh = {"populate_existing": True} if for_update else {}
     files: dict[uuid.UUID, CaseFile] = {}
     for chunk_start in range(0, len(ids), 5000):
         chunk = ids[chunk_start : chunk_start + 5000]
-        children = await session.scalars(select(Child).where(Child.id.in_(chunk)))
+        children = await session.scalars(
+            select(Child).where(Child.id.in_(chunk)).execution_options(**fresh)
+        )
         for child in children:
             files[child.id] = CaseFile(child)
         episodes: dict[uuid.UUID, list[Episode]] = defaultdict(list)
@@ -83,10 +113,13 @@ async def load_casefiles(
             select(Episode)
             .where(Episode.child_id.in_(chunk), Episode.deleted_at.is_(None))
             .order_by(Episode.start_on)
+            .execution_options(**fresh)
         ):
             episodes[episode.child_id].append(episode)
         for review in await session.scalars(
-            select(Review).where(Review.child_id.in_(chunk), Review.deleted_at.is_(None))
+            select(Review)
+            .where(Review.child_id.in_(chunk), Review.deleted_at.is_(None))
+            .execution_options(**fresh)
         ):
             files[review.child_id].reviews.append(review)
         for child_id, child_episodes in episodes.items():
@@ -159,8 +192,10 @@ async def load_case_facts(
     return facts
 
 
-async def load_casefile(session: AsyncSession, child_id: uuid.UUID) -> CaseFile:
-    files = await load_casefiles(session, [child_id])
+async def load_casefile(
+    session: AsyncSession, child_id: uuid.UUID, *, for_update: bool = False
+) -> CaseFile:
+    files = await load_casefiles(session, [child_id], for_update=for_update)
     if child_id not in files:
         raise NotFound("No child has this id.")
     return files[child_id]

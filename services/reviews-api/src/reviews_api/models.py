@@ -24,11 +24,13 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from iro_kit.db import KitBase, new_metadata
 from iro_kit.events.tables import event_tables
+from iro_kit.idempotency import idempotency_table
 
 
 class Base(KitBase):
@@ -38,6 +40,14 @@ class Base(KitBase):
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _unique_where(name: str, *columns: str, where: str) -> Index:
+    """A partial unique index, alike on PostgreSQL and SQLite: the invariant holds even if a bug
+    or a race got past the service's own checks."""
+    return Index(
+        name, *columns, unique=True, postgresql_where=text(where), sqlite_where=text(where)
+    )
 
 
 class Timestamps:
@@ -110,6 +120,10 @@ class Allocation(Timestamps, SoftDeleted, Base):
     __table_args__ = (
         Index("ix_allocation_iro_dates", "iro_id", "from_on", "to_on"),
         Index("ix_allocation_child", "child_id", "from_on"),
+        # At most one open allocation per child, whatever a bug or a race might try.
+        _unique_where(
+            "uq_allocation_open_per_child", "child_id", where="to_on IS NULL AND deleted_at IS NULL"
+        ),
     )
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("child.id"))
@@ -125,6 +139,16 @@ class Review(Timestamps, SoftDeleted, Base):
     __table_args__ = (
         CheckConstraint("held_on IS NOT NULL OR scheduled_for IS NOT NULL", name="held_or_booked"),
         Index("ix_review_child_held", "child_id", "held_on"),
+        # At most one held review per child and day, and one open booking per child.
+        _unique_where(
+            "uq_review_held_per_child_day",
+            "child_id",
+            "held_on",
+            where="held_on IS NOT NULL AND deleted_at IS NULL",
+        ),
+        _unique_where(
+            "uq_review_booked_per_child", "child_id", where="held_on IS NULL AND deleted_at IS NULL"
+        ),
     )
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("child.id"))
@@ -147,7 +171,17 @@ class Review(Timestamps, SoftDeleted, Base):
 
 class Visit(Timestamps, SoftDeleted, Base):
     __tablename__ = "visit"
-    __table_args__ = (Index("ix_visit_child_on", "child_id", "visited_on"),)
+    __table_args__ = (
+        Index("ix_visit_child_on", "child_id", "visited_on"),
+        # At most one visit of each kind per child and day.
+        _unique_where(
+            "uq_visit_per_child_kind_day",
+            "child_id",
+            "kind",
+            "visited_on",
+            where="deleted_at IS NULL",
+        ),
+    )
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("child.id"))
     kind: Mapped[str] = mapped_column(String(20))  # pre_review | midway
@@ -219,21 +253,17 @@ class AnnualOutcome(Timestamps, Base):
     intervention_offered: Mapped[bool | None]
 
 
-class IdempotencyRecord(Base):
-    """The first response to a request sent with an `Idempotency-Key`, replayed on a retry."""
+class ScheduleRulesState(Base):
+    """The fingerprint of the schedule rules the stored chains were computed under (one row).
 
-    __tablename__ = "idempotency_record"
-    __table_args__ = (UniqueConstraint("subject", "route", "key"),)
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    subject: Mapped[str] = mapped_column(String(200))
-    route: Mapped[str] = mapped_column(String(200))
-    key: Mapped[str] = mapped_column(String(200))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int]
-    response: Mapped[dict[str, object]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=_now, server_default=func.now()
-    )
+    When the rules in force differ at start-up, every child's chain is recomputed before the
+    service serves (reviews_api.rules_state)."""
+
+    __tablename__ = "schedule_rules_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    rules: Mapped[dict[str, object]] = mapped_column(JSON)
+    recomputed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ImportJob(Base):
@@ -259,6 +289,28 @@ class ImportJob(Base):
     files: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
     summary: Mapped[dict[str, object] | None] = mapped_column(JSON)
     failure: Mapped[str | None] = mapped_column(Text)
+    # The lease (reviews_api.imports.leases): who runs the job, until when, renewed by a
+    # heartbeat; an expired lease is reclaimed at start-up and periodically.
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Where a resumed job starts: chunks committed (None: the return not read yet), the day the
+    # job reads the return as of, the collection year asked for, and the tally so far.
+    chunks_done: Mapped[int | None]
+    as_of: Mapped[date | None] = mapped_column(Date)
+    requested_year_ending: Mapped[date | None] = mapped_column(Date)
+    tally: Mapped[dict[str, object] | None] = mapped_column(JSON)
+
+
+class ImportUpload(Base):
+    """A file of an import job's return, kept until the job ends so that it can be resumed."""
+
+    __tablename__ = "import_upload"
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("import_job.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(Text)
+    content: Mapped[bytes]
 
 
 class ImportProblem(Base):
@@ -276,3 +328,4 @@ class ImportProblem(Base):
 
 
 EVENT_TABLES = event_tables(Base.metadata)
+IDEMPOTENCY_TABLE = idempotency_table(Base.metadata)

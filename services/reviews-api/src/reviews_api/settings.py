@@ -18,6 +18,10 @@ class Settings(ServiceSettings):
     visit_working_days: int = 5
     due_soon_working_days: int = 10
 
+    # Import jobs hold a lease renewed by a heartbeat; an expired lease is reclaimed.
+    import_lease_seconds: float = 60.0
+    import_heartbeat_seconds: float = 10.0
+
     def schedule_rules(self, calendar: WorkingDayCalendar) -> ScheduleRules:
         return ScheduleRules(
             calendar=calendar,

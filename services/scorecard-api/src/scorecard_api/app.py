@@ -15,7 +15,7 @@ from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from iro_kit.events.wiring import EventSpec
 from scorecard_api.deps import READ_TEXT, Reader, freshness, install_freshness_header
-from scorecard_api.models import EVENT_TABLES
+from scorecard_api.models import EVENT_TABLES, IDEMPOTENCY_TABLE
 from scorecard_api.projections.handlers import handlers
 from scorecard_api.rebuild import Rebuilt, rebuild
 from scorecard_api.report_routes import router as report_router
@@ -66,6 +66,7 @@ SPEC = ServiceSpec(
     title="IRO scorecard API",
     description=inspect.cleandoc(scorecard_api.__doc__ or ""),
     script_location=Path(__file__).resolve().parents[2] / "migrations",
+    idempotency=IDEMPOTENCY_TABLE,
     routers=[
         scorecard_router,
         trend_router,

@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 from iro_kit.db import KitBase, new_metadata
 from iro_kit.events.tables import event_tables
+from iro_kit.idempotency import idempotency_table
 
 
 class Base(KitBase):
@@ -36,6 +37,7 @@ class Base(KitBase):
 
 metadata = Base.metadata
 EVENT_TABLES = event_tables(metadata)
+IDEMPOTENCY_TABLE = idempotency_table(Base.metadata)
 
 projection_version = Table(
     "projection_version",

@@ -95,8 +95,11 @@ def build_relay(
 
 
 @asynccontextmanager
-async def running(relay: Relay | None) -> AsyncIterator[None]:
-    """Run a relay as a background task for the duration of the block."""
+async def running(relay: Relay | None, grace_seconds: float = 10.0) -> AsyncIterator[None]:
+    """Run a relay as a background task for the duration of the block.
+
+    At the end it is asked to stop and given `grace_seconds` to finish its batch.
+    """
     if relay is None:
         yield
         return
@@ -108,7 +111,7 @@ async def running(relay: Relay | None) -> AsyncIterator[None]:
         stop.set()
         relay.outbox.committed()  # wake it to see the stop
         try:
-            await asyncio.wait_for(task, 10)
+            await asyncio.wait_for(task, grace_seconds)
         except (TimeoutError, asyncio.CancelledError):
             task.cancel()  # a delivery still waiting on a subscriber: its rows go out later
         finally:

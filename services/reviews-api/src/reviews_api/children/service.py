@@ -42,7 +42,7 @@ async def create_child(session: AsyncSession, body: ChildCreate) -> Child:
 
 
 async def update_child(session: AsyncSession, child_id: uuid.UUID, body: ChildUpdate) -> Child:
-    casefile = await load_casefile(session, child_id)
+    casefile = await load_casefile(session, child_id, for_update=True)
     child = casefile.child
     changes = body.model_dump(exclude_unset=True)
     for name, value in changes.items():
@@ -116,7 +116,7 @@ def _check_no_overlap(casefile: CaseFile, episode: Episode) -> None:
 async def add_episode(
     session: AsyncSession, child_id: uuid.UUID, body: EpisodeCreate, rules: ScheduleRules
 ) -> Episode:
-    casefile = await load_casefile(session, child_id)
+    casefile = await load_casefile(session, child_id, for_update=True)
     _check_episode(casefile.child, body.start_on, body.end_on)
     if body.external_id is not None:
         clash = await session.scalar(
@@ -143,8 +143,7 @@ async def get_episode(session: AsyncSession, episode_id: uuid.UUID) -> Episode:
 async def update_episode(
     session: AsyncSession, episode_id: uuid.UUID, body: EpisodeUpdate, rules: ScheduleRules
 ) -> Episode:
-    episode = await get_episode(session, episode_id)
-    casefile = await load_casefile(session, episode.child_id)
+    casefile, episode = await _episode_for_update(session, episode_id)
     changes = body.model_dump(exclude_unset=True)
     for name in ("start_on", "reason_new_episode", "legal_status"):
         if name in changes and changes[name] is None:
@@ -161,11 +160,24 @@ async def update_episode(
 async def delete_episode(
     session: AsyncSession, episode_id: uuid.UUID, reason: str, by: str, rules: ScheduleRules
 ) -> None:
-    episode = await get_episode(session, episode_id)
+    casefile, episode = await _episode_for_update(session, episode_id)
     episode.deleted_at, episode.deleted_by, episode.deletion_reason = datetime.now(UTC), by, reason
     await session.flush()
-    casefile = await load_casefile(session, episode.child_id)
+    casefile.episodes.remove(episode)
     await reassess_reviews(session, casefile, rules)
+
+
+async def _episode_for_update(
+    session: AsyncSession, episode_id: uuid.UUID
+) -> tuple[CaseFile, Episode]:
+    """The episode and its child's case file, locked (one writer per child) and read afresh;
+    404 if it is unknown or was deleted, also by a request that held the lock before us."""
+    episode = await get_episode(session, episode_id)
+    casefile = await load_casefile(session, episode.child_id, for_update=True)
+    for candidate in casefile.episodes:
+        if candidate.id == episode_id:
+            return casefile, candidate
+    raise NotFound("No episode has this id.")
 
 
 def schedule_body(

@@ -3,6 +3,9 @@
 Into a running service (`--url`, `--token`: uploads the files and follows the job) or straight
 into its database (`--database-url`, migrated first with `python -m reviews_api migrate`).
 Either way the import is a job the service lists, with the same summary and error report.
+Straight into the database, the command holds the job's lease as the service would: if it is
+killed, a running service (or the next one started) finds the lease expired and resumes the job
+from its last committed chunk.
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ async def _into_database(args: argparse.Namespace, uploads: list[Upload]) -> dic
     from reviews_api.imports import jobs
     from reviews_api.imports.endpoints import job_read
     from reviews_api.imports.files import unpack
+    from reviews_api.imports.leases import Lease, LeaseSettings, new_owner
     from reviews_api.models import ImportJob
     from reviews_api.settings import Settings
 
@@ -115,9 +119,19 @@ async def _into_database(args: argparse.Namespace, uploads: list[Upload]) -> dic
     database = Database(settings.database_url)
     files = unpack(uploads)
     year = date(args.collection_year, 3, 31) if args.collection_year else None
+    lease = LeaseSettings(settings.import_lease_seconds, settings.import_heartbeat_seconds)
+    as_of = today()
     try:
         async with database.transaction() as session:
-            job = await jobs.create_job(session, f"cli:{os.environ.get('USER', 'unknown')}", files)
+            job = await jobs.create_job(
+                session,
+                f"cli:{os.environ.get('USER', 'unknown')}",
+                files,
+                as_of=as_of,
+                year_ending=year,
+                lease=lease,
+                owner=new_owner("cli"),
+            )
         with tqdm(unit="children", desc="importing") as bar:
 
             def progress(row: ImportJob) -> None:
@@ -128,9 +142,10 @@ async def _into_database(args: argparse.Namespace, uploads: list[Upload]) -> dic
                 job.id,
                 files,
                 rules=rules,
-                today=today(),
+                today=as_of,
                 year_ending=year,
                 progress=progress,
+                lease=Lease(job.id, job.lease_owner or "", lease),
             )
         async with database.transaction() as session:
             finished = await session.get(ImportJob, job.id)

@@ -21,8 +21,9 @@ from reviews_api.deps import (
     READ_ROLES,
 )
 from reviews_api.imports import jobs
-from reviews_api.imports.background import start_in_background
+from reviews_api.imports.background import lease_settings, start_in_background
 from reviews_api.imports.files import UnreadableUpload, Upload, unpack
+from reviews_api.imports.leases import Lease
 from reviews_api.imports.schemas import ImportJobRead, ImportProblemRead
 from reviews_api.models import ImportJob, ImportProblem
 
@@ -80,8 +81,12 @@ async def import_ssda903(
     except UnreadableUpload as exc:
         raise invalid("/files", str(exc)) from exc
     database = request.app.state.database
+    as_of, year_ending = today(), date(collection_year, 3, 31) if collection_year else None
+    lease = lease_settings(request.app)
     async with database.transaction() as session:
-        job = await jobs.create_job(session, principal.subject, unpacked)
+        job = await jobs.create_job(
+            session, principal.subject, unpacked, as_of=as_of, year_ending=year_ending, lease=lease
+        )
     start_in_background(
         request.app,
         jobs.run_job(
@@ -89,8 +94,9 @@ async def import_ssda903(
             job.id,
             unpacked,
             rules=request.app.state.schedule_rules,
-            today=today(),
-            year_ending=date(collection_year, 3, 31) if collection_year else None,
+            today=as_of,
+            year_ending=year_ending,
+            lease=Lease(job.id, job.lease_owner or "", lease),
         ),
     )
     response.headers["Location"] = f"/reviews/v1/imports/{job.id}"

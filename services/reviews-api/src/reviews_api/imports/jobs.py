@@ -4,6 +4,13 @@ Each chunk of children is one transaction (each child in its own savepoint insid
 job's progress is updated in the same transaction, so what `GET` on the job shows is always what
 the database holds. A job interrupted by a shutdown is marked failed; importing the same return
 again finishes it (a re-import changes nothing that was already loaded).
+
+A job runs under a lease (reviews_api.imports.leases): each transaction begins by renewing it,
+and a heartbeat renews it between. The files stay in `import_upload` until the job ends, and
+each chunk's transaction records the chunks done and the tally so far, so a job whose process
+died is resumed by a sweep from the chunk after the last committed one, and ends with the
+summary an uninterrupted run would have given. Reading the return again gives the same
+children in the same order: it is read as of the day the job began (`as_of`).
 """
 
 from __future__ import annotations
@@ -15,18 +22,21 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.db import Database
 from iro_kit.logging import get_logger
 from iro_kit.schedule import ScheduleRules
+from reviews_api.imports import leases
 from reviews_api.imports.files import UnreadableUpload, Upload
+from reviews_api.imports.leases import Lease, LeaseLost, LeaseSettings
 from reviews_api.imports.loader import ChildLoaded, LoadSettings, load_children
-from reviews_api.imports.plan import ImportIssue, ReadReturn
+from reviews_api.imports.plan import ChildPlan, ImportIssue, ReadReturn
 from reviews_api.imports.ssda903 import read_return
-from reviews_api.models import ImportJob, ImportProblem
+from reviews_api.models import ImportJob, ImportProblem, ImportUpload
 
 CHUNK = 500  # children per transaction
 _log = get_logger("reviews_api.imports")
@@ -34,17 +44,73 @@ _log = get_logger("reviews_api.imports")
 Progress = Callable[[ImportJob], None]
 
 
-async def create_job(session: AsyncSession, created_by: str, files: Sequence[Upload]) -> ImportJob:
+async def create_job(
+    session: AsyncSession,
+    created_by: str,
+    files: Sequence[Upload],
+    *,
+    as_of: date | None = None,
+    year_ending: date | None = None,
+    lease: LeaseSettings | None = None,
+    owner: str | None = None,
+) -> ImportJob:
+    """A queued job, its files kept, already under a lease (`job.lease_owner`) so that no
+    sweep takes it before `run_job` starts it."""
+    lease = lease or LeaseSettings()
     job = ImportJob(
         id=uuid.uuid4(),
         kind="ssda903",
         status="queued",
         created_by=created_by,
         files=[{"name": f.name, "bytes": len(f.content)} for f in files],
+        as_of=as_of,
+        requested_year_ending=year_ending,
+        attempts=1,
     )
+    for name, value in Lease(job.id, owner or leases.new_owner(), lease).values().items():
+        setattr(job, name, value)
     session.add(job)
     await session.flush()
+    for position, upload in enumerate(files):
+        session.add(
+            ImportUpload(job_id=job.id, position=position, name=upload.name, content=upload.content)
+        )
+    await session.flush()
     return job
+
+
+async def resume_job(
+    database: Database,
+    lease: Lease,
+    *,
+    rules: ScheduleRules,
+    progress: Progress | None = None,
+) -> None:
+    """Run a job taken over by a sweep from where its last run stopped, with its kept files,
+    as of the day it began. Never raises, as run_job."""
+    async with database.transaction() as session:
+        job = await session.get(ImportJob, lease.job_id)
+        assert job is not None
+        as_of, year_ending = job.as_of, job.requested_year_ending
+        uploads = [
+            Upload(row.name, row.content)
+            for row in await session.scalars(
+                select(ImportUpload)
+                .where(ImportUpload.job_id == lease.job_id)
+                .order_by(ImportUpload.position)
+            )
+        ]
+    _log.info("import_resumed", job_id=str(lease.job_id), chunks_done=job.chunks_done)
+    await run_job(
+        database,
+        lease.job_id,
+        uploads,
+        rules=rules,
+        today=as_of or datetime.now(UTC).date(),
+        year_ending=year_ending,
+        progress=progress,
+        lease=lease,
+    )
 
 
 async def run_job(
@@ -56,19 +122,41 @@ async def run_job(
     today: date,
     year_ending: date | None = None,
     progress: Progress | None = None,
+    lease: Lease | LeaseSettings | None = None,
 ) -> None:
-    """Run an import to the end. Never raises: a failure is recorded on the job."""
+    """Run an import to the end. Never raises: a failure is recorded on the job.
+
+    `lease`: the lease held (`create_job`'s, or a sweep's for a resumed job), or the settings
+    of one to take as the owner `create_job` gave the job. A run whose lease is taken over
+    stops without writing.
+    """
+    held = lease if isinstance(lease, Lease) else None
     try:
-        with _fewer_collections():
-            await _run(database, job_id, uploads, rules, today, year_ending, progress)
+        if held is None:
+            held = await _first_lease(database, job_id, lease or LeaseSettings())
+        async with leases.heartbeat(database, held):
+            with _fewer_collections():
+                await _run(database, held, uploads, rules, today, year_ending, progress)
+    except LeaseLost:
+        _log.warning("import_lease_lost", job_id=str(job_id))
     except asyncio.CancelledError:
-        await _fail(database, job_id, "Interrupted by a shutdown; import the return again.")
+        await _fail(database, held, "Interrupted by a shutdown; import the return again.")
         raise
     except UnreadableUpload as exc:
-        await _fail(database, job_id, str(exc))
+        await _fail(database, held, str(exc))
     except Exception:
         _log.exception("import_failed", job_id=str(job_id))
-        await _fail(database, job_id, "The import failed unexpectedly; it has been logged.")
+        await _fail(database, held, "The import failed unexpectedly; it has been logged.")
+
+
+async def _first_lease(database: Database, job_id: uuid.UUID, settings: LeaseSettings) -> Lease:
+    """The lease create_job took (or, for a job made without one, a new one)."""
+    async with database.transaction() as session:
+        owner = await session.scalar(select(ImportJob.lease_owner).where(ImportJob.id == job_id))
+        lease = Lease(job_id, owner or leases.new_owner(), settings)
+        if not await leases.take(session, job_id, lease, only_expired=False):
+            lease.lost = True
+    return lease
 
 
 _running = 0
@@ -95,42 +183,72 @@ def _fewer_collections() -> Iterator[None]:
 
 async def _run(
     database: Database,
-    job_id: uuid.UUID,
+    lease: Lease,
     uploads: list[Upload],
     rules: ScheduleRules,
     today: date,
     year_ending: date | None,
     progress: Progress | None,
 ) -> None:
+    job_id = lease.job_id
+    if lease.lost:
+        raise LeaseLost(f"import {job_id} is held by another run")
     async with database.transaction() as session:
-        await _set(session, job_id, status="running", started_at=datetime.now(UTC))
-    read = await asyncio.to_thread(read_return, uploads, today, year_ending)
-    tally = _Tally(read)
-    async with database.transaction() as session:
-        await _add_issues(session, job_id, 0, read.issues)
+        await lease.fence(session)
         await _set(
             session,
             job_id,
-            year_ending=read.year_ending,
-            rows_read=read.rows,
-            children_total=len(read.children) + len(read.rejected_children),
-            children_done=len(read.rejected_children),
-            children_rejected=len(read.rejected_children),
-            problem_count=len(read.issues),
-            files=tally.files(),
+            status="running",
+            started_at=func.coalesce(ImportJob.started_at, datetime.now(UTC)),
+            as_of=func.coalesce(ImportJob.as_of, today),
+            requested_year_ending=func.coalesce(ImportJob.requested_year_ending, year_ending),
         )
-        await _report(session, job_id, progress)
-        settings = LoadSettings(rules, read.year_ending, await _created_by(session, job_id))
-    for start in range(0, len(read.children), CHUNK):
-        chunk = read.children[start : start + CHUNK]
+        job = await session.get(ImportJob, job_id, populate_existing=True)
+        assert job is not None
+        chunks_done, saved, created_by = job.chunks_done, job.tally, job.created_by
+    read = await asyncio.to_thread(read_return, uploads, today, year_ending)
+    tally = _Tally(read)
+    settings = LoadSettings(rules, read.year_ending, created_by)
+    if chunks_done is None or saved is None:  # the first run, or one that died reading
+        chunks_done = 0
         async with database.transaction() as session:
+            await lease.fence(session)
+            await _add_issues(session, job_id, 0, read.issues)
+            await _set(
+                session,
+                job_id,
+                year_ending=read.year_ending,
+                rows_read=read.rows,
+                children_total=len(read.children) + len(read.rejected_children),
+                children_done=len(read.rejected_children),
+                children_rejected=len(read.rejected_children),
+                problem_count=len(read.issues),
+                files=tally.files(),
+                chunks_done=0,
+                tally=tally.saved(),
+            )
+            await _report(session, job_id, progress)
+    else:
+        tally.restore(saved, read.children[: chunks_done * int(saved.get("chunk", CHUNK))])
+    size = tally.chunk
+    for number, start in enumerate(range(chunks_done * size, len(read.children), size)):
+        chunk = read.children[start : start + size]
+        async with database.transaction() as session:
+            await lease.fence(session)
             loaded = await load_children(session, chunk, settings)
             issues = tally.add(loaded)
             await _add_issues(session, job_id, tally.positions, issues)
             tally.positions += len(issues)
-            await _set(session, job_id, **tally.progress())
+            await _set(
+                session,
+                job_id,
+                **tally.progress(),
+                chunks_done=chunks_done + number + 1,
+                tally=tally.saved(),
+            )
             await _report(session, job_id, progress)
     async with database.transaction() as session:
+        await lease.fence(session)
         await _set(
             session,
             job_id,
@@ -138,7 +256,9 @@ async def _run(
             finished_at=datetime.now(UTC),
             files=tally.files(),
             summary=tally.summary(),
+            lease_expires_at=None,
         )
+        await leases.forget_files(session, job_id)
         await _report(session, job_id, progress)
 
 
@@ -152,6 +272,8 @@ class _Tally:
         self.changes: Counter[str] = Counter()
         self.codes: Counter[str] = Counter(i.code for i in read.issues)
         self.loaded: set[str] = set()
+        self.refused: list[str] = []  # children the load refused (not the reading)
+        self.chunk = CHUNK
 
     def add(self, loaded: list[ChildLoaded]) -> list[ImportIssue]:
         issues = []
@@ -160,9 +282,34 @@ class _Tally:
             self.changes.update(child.changes)
             if child.outcome != "rejected":
                 self.loaded.add(child.external_id)
+            else:
+                self.refused.append(child.external_id)
             issues.extend(child.issues)
         self.codes.update(i.code for i in issues)
         return issues
+
+    def saved(self) -> dict[str, object]:
+        """What a resumed run needs to carry on counting, stored with each chunk."""
+        return {
+            "positions": self.positions,
+            "outcomes": dict(self.outcomes),
+            "changes": dict(self.changes),
+            "codes": dict(self.codes),
+            "refused": self.refused,
+            "chunk": self.chunk,
+        }
+
+    def restore(self, saved: dict[str, Any], done: list[ChildPlan]) -> None:
+        """The tally as the last committed chunk left it; `done`: the children of the chunks
+        committed, each loaded unless the load refused it."""
+        self.positions = int(saved["positions"])
+        self.outcomes = Counter(saved["outcomes"])
+        self.changes = Counter(saved["changes"])
+        self.codes = Counter(saved["codes"])
+        self.refused = list(saved["refused"])
+        self.chunk = int(saved.get("chunk", CHUNK))
+        refused = set(self.refused)
+        self.loaded = {plan.external_id for plan in done if plan.external_id not in refused}
 
     def progress(self) -> dict[str, int]:
         done = sum(self.outcomes.values())
@@ -213,12 +360,6 @@ async def _set(session: AsyncSession, job_id: uuid.UUID, **values: object) -> No
     await session.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
 
 
-async def _created_by(session: AsyncSession, job_id: uuid.UUID) -> str:
-    job = await session.get(ImportJob, job_id)
-    assert job is not None
-    return job.created_by
-
-
 async def _report(session: AsyncSession, job_id: uuid.UUID, progress: Progress | None) -> None:
     if progress is not None:
         job = await session.get(ImportJob, job_id, populate_existing=True)
@@ -246,6 +387,8 @@ async def _add_issues(
         await session.execute(insert(ImportProblem), rows[start : start + 1000])
 
 
-async def _fail(database: Database, job_id: uuid.UUID, reason: str) -> None:
-    async with database.transaction() as session:
-        await _set(session, job_id, status="failed", finished_at=datetime.now(UTC), failure=reason)
+async def _fail(database: Database, lease: Lease | None, reason: str) -> None:
+    """Record the failure, if the job is still this run's (a taken-over run leaves it be; a run
+    that never got its lease leaves it to the sweep)."""
+    if lease is None or not await leases.fail(database, lease, reason):
+        _log.warning("import_not_marked_failed", job_id=str(lease and lease.job_id))

@@ -84,7 +84,7 @@ async def _load_together(
         )
     )
     ids = {external_id: child_id for external_id, child_id in found}
-    casefiles = await load_casefiles(session, ids.values())
+    casefiles = await load_casefiles(session, ids.values(), for_update=True)
     outcomes = await _outcomes_of(session, list(ids.values()), settings.year_ending)
     results, accepted = [], []
     for plan in plans:

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Request
 
 from iro_kit.auth import Principal, Role, require_roles, roles_text
 from iro_kit.dates import today
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from reviews_api.deps import RulesDep
-from reviews_api.integration import idempotency
 from reviews_api.integration.schemas import MAX_ITEMS, BatchResult, IntegrationBatch
 from reviews_api.integration.service import apply_batch
 
 router = APIRouter(prefix="/reviews/v1/integration", tags=["integration"])
 Integrator = Annotated[Principal, Depends(require_roles(Role.integration))]
-BATCHES = "/reviews/v1/integration/batches"
 
 
 @router.post(
@@ -49,29 +46,9 @@ async def push_batch(
     session: SessionDep,
     principal: Integrator,
     rules: RulesDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=200,
-            description="Any unique string per batch (a UUID); repeat it on a retry.",
-        ),
-    ] = None,
+    # Idempotency-Key: handled for every POST by iro_kit.idempotency (documented there).
 ) -> Any:
-    digest = ""
-    if idempotency_key is not None:
-        digest = idempotency.request_hash(await request.body())
-        stored = await idempotency.stored_response(
-            session, principal.subject, BATCHES, idempotency_key, digest
-        )
-        if stored is not None:
-            return JSONResponse(
-                stored.response,
-                status_code=stored.status_code,
-                headers={"Idempotent-Replayed": "true"},
-            )
-    result = await apply_batch(
+    return await apply_batch(
         session,
         body.items,  # type: ignore[arg-type]
         rules=rules,
@@ -79,14 +56,3 @@ async def push_batch(
         today=today(),
         instance=request.url.path,
     )
-    if idempotency_key is not None:
-        await idempotency.store_response(
-            session,
-            principal.subject,
-            BATCHES,
-            idempotency_key,
-            digest,
-            200,
-            result.model_dump(mode="json"),
-        )
-    return result

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.errors import Conflict, NotFound, invalid
 from iro_kit.schedule.model import SHORT_BREAK_STATUSES
+from reviews_api.casefile import lock_children
 from reviews_api.iros.schemas import (
     AllocationCreate,
     Caseload,
@@ -105,6 +106,8 @@ async def allocate(
     """Allocate a child to an IRO from a day, ending the allocation before it."""
     if await session.get(Child, child_id) is None:
         raise NotFound("No child has this id.")
+    # One writer per child: a parallel allocation waits here, then sees this one's result.
+    await lock_children(session, [child_id])
     iro = await get_iro(session, body.iro_id)
     if not in_post(iro, body.from_on):
         raise invalid("/from_on", f"the IRO is not in post on {body.from_on}")
@@ -113,6 +116,7 @@ async def allocate(
             select(Allocation)
             .where(Allocation.child_id == child_id, Allocation.deleted_at.is_(None))
             .order_by(Allocation.from_on)
+            .execution_options(populate_existing=True)
         )
     )
     previous = None
@@ -156,17 +160,23 @@ async def delete_allocation(
     session: AsyncSession, allocation_id: uuid.UUID, reason: str, by: str
 ) -> None:
     allocation = await session.get(Allocation, allocation_id)
-    if allocation is None or allocation.deleted_at is not None:
+    if allocation is None:
+        raise NotFound("No allocation has this id.")
+    await lock_children(session, [allocation.child_id])
+    await session.refresh(allocation)
+    if allocation.deleted_at is not None:
         raise NotFound("No allocation has this id.")
     allocation.deleted_at, allocation.deleted_by = datetime.now(UTC), by
     allocation.deletion_reason = reason
     # The mistaken allocation closed the one before it: that one runs on in its place.
     previous = await session.scalar(
-        select(Allocation).where(
+        select(Allocation)
+        .where(
             Allocation.child_id == allocation.child_id,
             Allocation.deleted_at.is_(None),
             Allocation.to_on == allocation.from_on - timedelta(days=1),
         )
+        .execution_options(populate_existing=True)
     )
     if previous is not None:
         previous.to_on = allocation.to_on
@@ -230,6 +240,7 @@ async def reallocate(
         for a in (await allocations_on(session, body.from_on)).values()
         if a.iro_id == leaving_iro_id
     ]
+    await lock_children(session, [a.child_id for a in current])
     chosen = {a.child_id: a.iro_id for a in body.assignments}
     unknown = set(chosen) - {a.child_id for a in current}
     if unknown:

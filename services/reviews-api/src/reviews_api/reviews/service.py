@@ -19,6 +19,12 @@ from reviews_api.reviews.chain import reassess_reviews
 from reviews_api.reviews.schemas import ReviewCreate, ReviewUpdate
 
 
+class AlreadyRecorded(Conflict):
+    """A second record of the same event (a double submit): the body names the first."""
+
+    slug, title = "already-recorded", "Already recorded"
+
+
 def fourth_birthday(date_of_birth: date) -> date:
     return add_months(date_of_birth, 48, MonthRule.calendar)
 
@@ -93,7 +99,7 @@ async def create_review(
     by: str,
     today: date,
 ) -> Review:
-    casefile = await load_casefile(session, child_id)
+    casefile = await load_casefile(session, child_id, for_update=True)
     if body.held_on is None and body.scheduled_for is None:
         raise invalid("/held_on", "a review needs held_on (held) or scheduled_for (booked)")
     booked = [r for r in casefile.reviews if r.held_on is None]
@@ -104,6 +110,8 @@ async def create_review(
         )
     # Recording a held review completes the child's open booking, if there is one.
     review = booked[0] if body.held_on is not None and booked else None
+    if body.held_on is not None:
+        _refuse_second_on_the_day(casefile, body.held_on, review.id if review else None)
     if review is None:
         review = Review(id=uuid.uuid4(), child_id=child_id, created_by=by)
         session.add(review)
@@ -111,6 +119,21 @@ async def create_review(
     _apply(review, body.model_dump(exclude_unset=True))
     await _validate_and_reassess(session, casefile, review, rules, today)
     return review
+
+
+def _refuse_second_on_the_day(
+    casefile: CaseFile, held_on: date, review_id: uuid.UUID | None
+) -> None:
+    """A child has at most one review held on a day: a second is a double submit, never a
+    second review that would count as the next in the chain and move its due date."""
+    for other in casefile.reviews:
+        if other.held_on == held_on and other.id != review_id:
+            raise AlreadyRecorded(
+                f"A review held on {held_on} is already recorded for this child; change that "
+                "review instead (or resend with the same Idempotency-Key to get the first "
+                "response again).",
+                extra={"existing_review_id": str(other.id)},
+            )
 
 
 async def _validate_and_reassess(
@@ -138,11 +161,12 @@ async def update_review(
     rules: ScheduleRules,
     today: date,
 ) -> Review:
-    review = await get_review(session, review_id)
-    casefile = await load_casefile(session, review.child_id)
+    casefile = await _casefile_of_review(session, review_id)
     review = next(r for r in casefile.reviews if r.id == review_id)
     changes = body.model_dump(exclude_unset=True)
     _apply(review, changes)
+    if review.held_on is not None:
+        _refuse_second_on_the_day(casefile, review.held_on, review.id)
     if review.held_on is None and review.scheduled_for is None:
         raise invalid("/held_on", "a review needs held_on (held) or scheduled_for (booked)")
     review.version += 1
@@ -153,10 +177,22 @@ async def update_review(
 async def delete_review(
     session: AsyncSession, review_id: uuid.UUID, reason: str, by: str, rules: ScheduleRules
 ) -> None:
-    review = await get_review(session, review_id)
+    casefile = await _casefile_of_review(session, review_id)
+    review = next(r for r in casefile.reviews if r.id == review_id)
     review.deleted_at, review.deleted_by, review.deletion_reason = datetime.now(UTC), by, reason
     await session.flush()
-    await reassess_reviews(session, await load_casefile(session, review.child_id), rules)
+    casefile.reviews.remove(review)
+    await reassess_reviews(session, casefile, rules)
+
+
+async def _casefile_of_review(session: AsyncSession, review_id: uuid.UUID) -> CaseFile:
+    """The review's child's case file, locked (one writer per child) and read afresh; 404 if
+    the review is unknown or was deleted, also by a request that held the lock before us."""
+    review = await get_review(session, review_id)
+    casefile = await load_casefile(session, review.child_id, for_update=True)
+    if not any(r.id == review_id for r in casefile.reviews):
+        raise NotFound("No review has this id.")
+    return casefile
 
 
 async def list_reviews(session: AsyncSession, child_id: uuid.UUID) -> list[Review]:

@@ -12,14 +12,27 @@ from iro_kit.errors import NotFound, invalid
 from reviews_api.casefile import load_casefile
 from reviews_api.models import Iro, Visit
 from reviews_api.reviews.schemas import VisitCreate
-from reviews_api.reviews.service import check_in_care
+from reviews_api.reviews.service import AlreadyRecorded, check_in_care
 
 
 async def create_visit(
     session: AsyncSession, child_id: uuid.UUID, body: VisitCreate, by: str, today: date
 ) -> Visit:
-    casefile = await load_casefile(session, child_id)
+    casefile = await load_casefile(session, child_id, for_update=True)
     check_in_care(casefile, body.visited_on, "/visited_on", today)
+    existing = await session.scalar(
+        select(Visit.id).where(
+            Visit.child_id == child_id,
+            Visit.kind == body.kind,
+            Visit.visited_on == body.visited_on,
+            Visit.deleted_at.is_(None),
+        )
+    )
+    if existing is not None:
+        raise AlreadyRecorded(
+            f"A {body.kind} visit on {body.visited_on} is already recorded for this child.",
+            extra={"existing_visit_id": str(existing)},
+        )
     if body.iro_id is not None and await session.get(Iro, body.iro_id) is None:
         raise invalid("/iro_id", "no IRO has this id")
     visit = Visit(child_id=child_id, created_by=by, **body.model_dump())

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.errors import NotFound, invalid
 from iro_kit.schedule.secure import assess_secure_reviews, next_secure_review
-from reviews_api.casefile import explained
+from reviews_api.casefile import explained, lock_children
 from reviews_api.models import Child, SecurePlacement, SecureReview
 from reviews_api.secure.schemas import (
     SecurePlacementCreate,
@@ -41,6 +41,7 @@ async def create_placement(
     child = await session.get(Child, child_id)
     if child is None:
         raise NotFound("No child has this id.")
+    await lock_children(session, [child_id])
     placement = SecurePlacement(child_id=child_id, **body.model_dump())
     _check_dates(placement, child)
     session.add(placement)
@@ -48,10 +49,20 @@ async def create_placement(
     return placement
 
 
+async def _placement_for_update(session: AsyncSession, placement_id: uuid.UUID) -> SecurePlacement:
+    """The placement, its child locked (one writer per child) and the row read afresh."""
+    placement = await get_placement(session, placement_id)
+    await lock_children(session, [placement.child_id])
+    await session.refresh(placement)
+    if placement.deleted_at is not None:
+        raise NotFound("No secure placement has this id.")
+    return placement
+
+
 async def update_placement(
     session: AsyncSession, placement_id: uuid.UUID, body: SecurePlacementUpdate
 ) -> SecurePlacement:
-    placement = await get_placement(session, placement_id)
+    placement = await _placement_for_update(session, placement_id)
     changes = body.model_dump(exclude_unset=True)
     if "started_on" in changes and changes["started_on"] is None:
         raise invalid("/started_on", "cannot be null")
@@ -72,6 +83,7 @@ async def _reviews(session: AsyncSession, placement_id: uuid.UUID) -> list[Secur
             select(SecureReview)
             .where(SecureReview.placement_id == placement_id, SecureReview.deleted_at.is_(None))
             .order_by(SecureReview.held_on)
+            .execution_options(populate_existing=True)
         )
     )
 
@@ -90,7 +102,7 @@ async def _reassess(session: AsyncSession, placement: SecurePlacement) -> None:
 async def record_review(
     session: AsyncSession, placement_id: uuid.UUID, body: SecureReviewCreate, by: str, today: date
 ) -> SecureReview:
-    placement = await get_placement(session, placement_id)
+    placement = await _placement_for_update(session, placement_id)
     if len(body.panel) < MIN_PANEL:
         raise invalid("/panel", f"needs at least {MIN_PANEL} people; {len(body.panel)} given")
     if not any(member.independent for member in body.panel):
