@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +27,24 @@ from iro_kit.testing import (
 
 ROOT = Path(__file__).resolve().parents[1]
 GATEWAY_TEMPLATES = ROOT / "deploy" / "gateway" / "templates"
+
+
+# Figures of the fault tests: printed in the run's summary, so a passing run shows them too.
+FAULT_FIGURES: list[tuple[str, str, Path]] = []
+
+
+def show_figures(name: str, figures_json: str, path: Path) -> None:
+    print(name, figures_json)
+    FAULT_FIGURES.append((name, figures_json, path))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not FAULT_FIGURES:
+        return
+    terminalreporter.section("fault test figures")
+    for name, figures_json, path in FAULT_FIGURES:
+        terminalreporter.write_line(f"{name} {figures_json}")
+        terminalreporter.write_line(f"  (kept in {path})")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 
+from .conftest import show_figures
+
 REQUEST_TIMEOUT = 30.0
 
 # One request of a trial: (method, path, json body, headers).
@@ -172,4 +174,4 @@ def record(
     path.write_text(json.dumps(kept, indent=2) + "\n")
     for key, value in summary.items():
         record_property(f"{figures.race}.{key}", json.dumps(value))
-    print("fault_races", json.dumps(summary))
+    show_figures(f"fault_races.{figures.race}", json.dumps(summary), path)

@@ -51,7 +51,7 @@ from iro_kit.testing import (
     postgres_admin_url,
 )
 
-from .conftest import ROOT, free_port, wait_until
+from .conftest import ROOT, free_port, show_figures, wait_until
 
 CHILDREN = 3000  # six chunks of 500
 DEADLINE_SECONDS = 110
@@ -471,7 +471,8 @@ def test_reviews_api_killed_mid_import_and_mid_request_loses_and_corrupts_nothin
 def _record(figures: dict[str, Any], workdir: Path, record_property: Any) -> None:
     folder = Path(os.environ.get("IRO_FAULT_FIGURES_DIR") or workdir)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "fault_import_kill.json").write_text(json.dumps(figures, indent=2) + "\n")
+    path = folder / "fault_import_kill.json"
+    path.write_text(json.dumps(figures, indent=2) + "\n")
     for key, value in figures.items():
         record_property(key, json.dumps(value))
-    print("fault_import_kill", json.dumps(figures, indent=2))
+    show_figures("fault_import_kill", json.dumps(figures), path)

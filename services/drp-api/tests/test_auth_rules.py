@@ -39,6 +39,7 @@ ROUTES = {
     ("get", f"{V1}/tracker"): TRACKER,
     ("get", f"{V1}/worklists/stages-due"): READ,
     ("get", f"{V1}/stats"): READ,
+    ("get", f"{V1}/audit"): {Role.iro_manager, Role.admin},
     # Internal, not routed by the gateway: the outbox's admin routes and the event inbox.
     ("get", "/drp/admin/outbox"): {Role.admin},
     ("get", "/drp/admin/outbox/dead-letters"): {Role.admin},

@@ -8,12 +8,13 @@ from fastapi import FastAPI
 import drp_api
 from drp_api.disputes.endpoints import router as disputes_router
 from drp_api.events import EVENTS
-from drp_api.models import IDEMPOTENCY_TABLE
+from drp_api.models import AUDIT_TABLE, IDEMPOTENCY_TABLE
 from drp_api.settings import Settings
 from drp_api.stats.endpoints import router as stats_router
 from drp_api.tracker.endpoints import router as tracker_router
 from drp_api.worklists.endpoints import router as worklists_router
 from iro_kit.app import ServiceSpec, create_service_app
+from iro_kit.audit_routes import audit_router
 
 PREFIX = "/drp"
 
@@ -24,7 +25,14 @@ SPEC = ServiceSpec(
     description=inspect.cleandoc(drp_api.__doc__ or ""),
     script_location=Path(__file__).resolve().parents[2] / "migrations",
     idempotency=IDEMPOTENCY_TABLE,
-    routers=[disputes_router, tracker_router, worklists_router, stats_router],
+    audit=AUDIT_TABLE,
+    routers=[
+        disputes_router,
+        tracker_router,
+        worklists_router,
+        stats_router,
+        audit_router(PREFIX),
+    ],
     events=EVENTS,
     tags=[
         {

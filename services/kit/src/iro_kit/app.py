@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Table
 
-from iro_kit import idempotency
+from iro_kit import audit, idempotency
 from iro_kit.auth import TokenVerifier
 from iro_kit.calendar import WorkingDayCalendar
 from iro_kit.db import Database
@@ -33,6 +33,7 @@ from iro_kit.metrics import HttpMetrics, metrics_router
 from iro_kit.middleware import RequestContextMiddleware
 from iro_kit.migrations import upgrade_to_head
 from iro_kit.settings import ServiceSettings
+from iro_kit.startup import wait_for_database
 
 _log = get_logger("iro_kit.app")
 
@@ -51,9 +52,16 @@ class ServiceSpec:
     # The service's `idempotency_response` table (iro_kit.idempotency.idempotency_table):
     # every POST then honours an `Idempotency-Key` header.
     idempotency: Table | None = None
+    # The service's append-only `audit_record` table (iro_kit.audit.audit_table): reads that
+    # name children, and every write, are recorded.
+    audit: Table | None = None
 
 
 _KIT_TAGS = (
+    {
+        "name": "audit",
+        "description": "Who read which child's record and who changed what (append-only).",
+    },
     {"name": "identity", "description": "Who is calling."},
     {"name": "ops", "description": "Health and metrics, unauthenticated, for ops."},
 )
@@ -78,6 +86,9 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The database may still be starting (a restart, a fresh deployment): wait with backoff
+        # for up to database_wait_seconds instead of exiting.
+        await wait_for_database(database, settings)
         if settings.migrate_on_startup:
             await anyio.to_thread.run_sync(
                 upgrade_to_head, spec.script_location, settings.database_url
@@ -126,6 +137,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.state.service = spec.name
 
     install_problem_handlers(app)
+    if spec.audit is not None:
+        audit.install(app, spec.audit)
     if spec.idempotency is not None:
         idempotency.install(app, spec.idempotency)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
@@ -156,7 +169,7 @@ _HOUSEKEEPING_SECONDS = 3600.0
 
 
 async def _housekeeping(spec: ServiceSpec, database: Database, settings: ServiceSettings) -> None:
-    """Purge what has outlived its retention: idempotency responses.
+    """Purge what has outlived its retention: idempotency responses, then audit records.
 
     Bounded, and never fatal: a purge that fails (the database is restarting) is logged and
     tried again within the hour.
@@ -165,6 +178,8 @@ async def _housekeeping(spec: ServiceSpec, database: Database, settings: Service
         try:
             if spec.idempotency is not None:
                 await idempotency.purge(database, spec.idempotency, settings)
+            if spec.audit is not None:
+                await audit.purge(database, spec.audit, settings)
         except Exception as exc:
             _log.warning("housekeeping_failed", error_type=type(exc).__qualname__)
 

@@ -5,15 +5,22 @@ Bodies never carry a stack trace, SQL or personal data: `detail` is safe for a u
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import asyncpg.exceptions as pg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+
+from iro_kit.logging import get_logger
+
+_log = get_logger("iro_kit.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://iro.example/problems/"
@@ -246,20 +253,140 @@ async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:
+# What the database says when it is going away or not there yet, as opposed to what it says
+# about a statement (a constraint, a syntax error, a missing table): only the first is a 503.
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08",)  # connection exception: 08000, 08003, 08006...
+_UNAVAILABLE_SQLSTATES = frozenset(
+    {
+        "57P01",  # admin_shutdown: pg_ctl stop/restart -m fast, pg_terminate_backend
+        "57P02",  # crash_shutdown: another backend crashed, or -m immediate
+        "57P03",  # cannot_connect_now: starting up, shutting down, in recovery
+        "53300",  # too_many_connections
+    }
+)
+_UNAVAILABLE_ASYNCPG = (
+    pg.PostgresConnectionError,  # includes ConnectionDoesNotExistError
+    pg.CannotConnectNowError,
+    pg.AdminShutdownError,
+    pg.CrashShutdownError,
+    pg.TooManyConnectionsError,
+)
+# asyncpg's InterfaceError is also raised for misuse (wrong argument count, concurrent use);
+# only these messages mean the connection is gone.
+_CLOSED_CONNECTION = ("connection is closed", "connection was closed", "connection is lost")
+_UNAVAILABLE_SQLITE = (
+    "SQLITE_BUSY",  # database is locked by another writer beyond busy_timeout
+    "SQLITE_LOCKED",
+    "SQLITE_IOERR",  # disk I/O error
+    "SQLITE_CANTOPEN",
+    "SQLITE_FULL",
+    "SQLITE_PROTOCOL",
+)
+_UNAVAILABLE_SQLITE_TEXT = ("database is locked", "disk i/o error", "unable to open database")
+# An OSError is the database's only when a driver raised it: a bare ConnectionRefusedError
+# from asyncpg.connect, not a FileNotFoundError from an export.
+_DRIVER_MODULES = ("asyncpg", "aiosqlite", "sqlite3", "sqlalchemy.pool", "sqlalchemy.dialects")
+RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE_DETAIL = "The database is unavailable; try again shortly."
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, what SQLAlchemy wrapped (`orig`) and what caused it, each once."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for linked in (
+            getattr(current, "orig", None),
+            current.__cause__,
+            None if current.__suppress_context__ else current.__context__,
+        ):
+            if isinstance(linked, BaseException):
+                pending.append(linked)
+
+
+def _raised_by_driver(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        if module.startswith(_DRIVER_MODULES):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _says_unavailable(exc: BaseException, wrapped: bool) -> bool:
+    if isinstance(exc, PoolTimeoutError):  # every pooled connection busy for pool_timeout
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:  # SQLAlchemy's own verdict
+        return True
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    if isinstance(sqlstate, str) and (
+        sqlstate in _UNAVAILABLE_SQLSTATES or sqlstate.startswith(_UNAVAILABLE_SQLSTATE_CLASSES)
+    ):
+        return True
+    if isinstance(exc, _UNAVAILABLE_ASYNCPG):
+        return True
+    if isinstance(exc, pg.InterfaceError):
+        return any(phrase in str(exc) for phrase in _CLOSED_CONNECTION)
+    if isinstance(exc, sqlite3.Error):
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        text = str(exc).lower()
+        return name.startswith(_UNAVAILABLE_SQLITE) or any(
+            phrase in text for phrase in _UNAVAILABLE_SQLITE_TEXT
+        )
+    if isinstance(exc, OSError):  # ConnectionRefusedError, ConnectionResetError, TimeoutError...
+        return wrapped or _raised_by_driver(exc)
+    return False
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` means the database cannot be reached now, not that the statement failed.
+
+    Looks through the whole chain (SQLAlchemy's `orig`, `__cause__`, `__context__`) for a
+    connection-level failure of asyncpg or aiosqlite: the server shutting down or starting up,
+    a connection reset or closed, a refused connect, a pool timeout, SQLite locked or failing
+    I/O. An integrity or syntax error is False, so it keeps its own answer (409, 500).
+    """
+    chain = list(_chain(exc))
+    # An OSError a DBAPIError wraps is the driver's; a bare one must have come from its code.
+    wrapped = any(isinstance(linked, DBAPIError) for linked in chain)
+    return any(_says_unavailable(linked, wrapped) for linked in chain)
+
+
+def database_unavailable_response(request: Request) -> JSONResponse:
+    """The 503 a client may retry after `Retry-After`; for middlewares outside the handlers."""
     return problem_response(
         request,
         503,
-        "The database is unavailable; try again shortly.",
-        headers={"Retry-After": "5"},
+        DATABASE_UNAVAILABLE_DETAIL,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not database_unavailable(exc):
+        # A failed statement, not an unreachable database: the request middleware's 500,
+        # with the error's type and frames logged.
+        raise exc
+    _log.warning(
+        "database_unavailable",
+        error_types=[type(linked).__qualname__ for linked in _chain(exc)],
+    )
+    return database_unavailable_response(request)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(IntegrityError, _on_integrity)
-    for unavailable in (OperationalError, InterfaceError, ConnectionError, TimeoutError):
-        app.add_exception_handler(unavailable, _on_database_down)
+    # DBAPIError covers OperationalError, InterfaceError, InternalError...; OSError covers a
+    # driver's bare ConnectionRefusedError, ConnectionResetError and TimeoutError.
+    for unavailable in (DBAPIError, PoolTimeoutError, OSError):
+        app.add_exception_handler(unavailable, _on_database_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
 

@@ -1,19 +1,26 @@
-"""`python -m <service> serve|migrate`: run one service alone."""
+"""`python -m <service> serve|migrate|relay`: run one service alone.
+
+On SIGTERM (a deployment, `docker stop`) `serve` stops accepting connections, lets in-flight
+requests finish for up to `shutdown_grace_seconds`, then stops its in-process relay with the same
+grace; `relay` finishes the batch it is delivering within the grace and exits.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import signal
 from collections.abc import Callable
 
 from iro_kit.app import ServiceSpec
 from iro_kit.db import Database
 from iro_kit.events.schemas import write as write_schemas
-from iro_kit.events.wiring import build_outbox, build_relay
+from iro_kit.events.wiring import build_outbox, build_relay, running
 from iro_kit.logging import configure_logging
 from iro_kit.migrations import upgrade_to_head
 from iro_kit.settings import ServiceSettings
+from iro_kit.startup import wait_for_database
 
 
 def service_main(
@@ -59,7 +66,13 @@ def service_main(
         access_log=False,
         log_config=None,
         proxy_headers=True,
+        timeout_graceful_shutdown=graceful_shutdown_seconds(settings),
     )
+
+
+def graceful_shutdown_seconds(settings: ServiceSettings) -> int:
+    """uvicorn's bound on in-flight requests after SIGTERM (it takes whole seconds)."""
+    return math.ceil(settings.shutdown_grace_seconds)
 
 
 async def run_relay(spec: ServiceSpec, settings: ServiceSettings, metrics_port: int | None) -> None:
@@ -74,12 +87,15 @@ async def run_relay(spec: ServiceSpec, settings: ServiceSettings, metrics_port: 
     if metrics_port is not None:
         start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
     relay = build_relay(spec.name, database, settings, registry)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await relay.run(stop)
+        await wait_for_database(database, settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        # `running` wakes the relay when asked to stop and gives it the grace to finish its
+        # batch; an undelivered row simply goes out on the next start.
+        async with running(relay, settings.shutdown_grace_seconds):
+            await stop.wait()
     finally:
-        await relay.client.aclose()
         await database.dispose()

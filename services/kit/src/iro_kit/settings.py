@@ -67,8 +67,14 @@ class ServiceSettings(BaseSettings):
     idempotency_retention_hours: int = Field(
         48, ge=1, description="How long a POST's Idempotency-Key and its response are kept."
     )
+    database_wait_seconds: float = Field(
+        60.0, ge=0, description="How long start-up waits for the database, with backoff."
+    )
     shutdown_grace_seconds: float = Field(
         20.0, ge=0, description="On SIGTERM: how long in-flight requests and the relay may take."
+    )
+    audit_retention_days: int = Field(
+        2190, ge=1, description="How long audit records are kept (six years by default)."
     )
 
     @property

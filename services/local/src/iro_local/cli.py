@@ -106,7 +106,15 @@ def serve(host: str, port: int, run_migrations: bool) -> None:
         port=port,
         access_log=False,
         log_config=None,
+        timeout_graceful_shutdown=shutdown_grace_seconds(),
     )
+
+
+def shutdown_grace_seconds() -> int:
+    """The longest grace any of the three asks for, since one process serves them all."""
+    from iro_kit.runner import graceful_shutdown_seconds
+
+    return max(graceful_shutdown_seconds(cls()) for _, cls in _services())  # type: ignore[operator]
 
 
 LOCAL_ENVIRONMENT = {f"{p}ENVIRONMENT": "development" for p in ("REVIEWS_", "DRP_", "SCORECARD_")}

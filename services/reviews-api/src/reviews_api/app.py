@@ -9,13 +9,14 @@ from fastapi import FastAPI
 
 import reviews_api
 from iro_kit.app import ServiceSpec, create_service_app
+from iro_kit.audit_routes import audit_router
 from reviews_api.children.endpoints import router as children_router
 from reviews_api.events.publish import EVENTS
 from reviews_api.imports.background import imports_lifecycle
 from reviews_api.imports.endpoints import router as imports_router
 from reviews_api.integration.endpoints import router as integration_router
 from reviews_api.iros.endpoints import router as iros_router
-from reviews_api.models import IDEMPOTENCY_TABLE
+from reviews_api.models import AUDIT_TABLE, IDEMPOTENCY_TABLE
 from reviews_api.plans.endpoints import router as plans_router
 from reviews_api.reviews.endpoints import router as reviews_router
 from reviews_api.rules_state import recompute_if_changed
@@ -32,6 +33,7 @@ SPEC = ServiceSpec(
     description=inspect.cleandoc(reviews_api.__doc__ or ""),
     script_location=Path(__file__).resolve().parents[2] / "migrations",
     idempotency=IDEMPOTENCY_TABLE,
+    audit=AUDIT_TABLE,
     events=EVENTS,
     routers=[
         children_router,
@@ -42,6 +44,7 @@ SPEC = ServiceSpec(
         plans_router,
         integration_router,
         imports_router,
+        audit_router(PREFIX),
     ],
     tags=[
         {"name": "children", "description": "Children, episodes, periods of care, schedules."},

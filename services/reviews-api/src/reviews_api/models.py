@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from iro_kit.audit import audit_table
 from iro_kit.db import KitBase, new_metadata
 from iro_kit.events.tables import event_tables
 from iro_kit.idempotency import idempotency_table
@@ -329,3 +330,6 @@ class ImportProblem(Base):
 
 EVENT_TABLES = event_tables(Base.metadata)
 IDEMPOTENCY_TABLE = idempotency_table(Base.metadata)
+
+# Append-only by database triggers (migration: iro_kit.audit.create_audit_tables).
+AUDIT_TABLE = audit_table(Base.metadata)

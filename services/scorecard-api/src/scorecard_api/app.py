@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 
 import scorecard_api
 from iro_kit.app import ServiceSpec, create_service_app
+from iro_kit.audit_routes import audit_router
 from iro_kit.auth import Principal, Role, require_roles
 from iro_kit.calendar import WorkingDayCalendar
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from iro_kit.events.wiring import EventSpec
 from scorecard_api.deps import READ_TEXT, Reader, freshness, install_freshness_header
-from scorecard_api.models import EVENT_TABLES, IDEMPOTENCY_TABLE
+from scorecard_api.models import AUDIT_TABLE, EVENT_TABLES, IDEMPOTENCY_TABLE
 from scorecard_api.projections.handlers import handlers
 from scorecard_api.rebuild import Rebuilt, rebuild
 from scorecard_api.report_routes import router as report_router
@@ -67,6 +68,7 @@ SPEC = ServiceSpec(
     description=inspect.cleandoc(scorecard_api.__doc__ or ""),
     script_location=Path(__file__).resolve().parents[2] / "migrations",
     idempotency=IDEMPOTENCY_TABLE,
+    audit=AUDIT_TABLE,
     routers=[
         scorecard_router,
         trend_router,
@@ -75,6 +77,7 @@ SPEC = ServiceSpec(
         report_router,
         targets_router,
         rebuild_router,
+        audit_router(PREFIX),
     ],
     tags=[
         {

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Uuid,
 )
 
+from iro_kit.audit import audit_table
 from iro_kit.db import KitBase, new_metadata
 from iro_kit.events.tables import event_tables
 from iro_kit.idempotency import idempotency_table
@@ -244,3 +245,6 @@ PROJECTIONS = (
     dispute,
     dispute_action,
 )
+
+# Append-only by database triggers (migration: iro_kit.audit.create_audit_tables).
+AUDIT_TABLE = audit_table(Base.metadata)

@@ -37,6 +37,7 @@ from drp_api.disputes.schemas import (
 from drp_api.disputes.service import DisputeSort
 from drp_api.disputes.versioning import IfMatch, etag
 from drp_api.models import Dispute
+from iro_kit import audit
 from iro_kit.auth import Principal
 from iro_kit.dates import today
 from iro_kit.db import SessionDep
@@ -78,6 +79,7 @@ async def _read(
     session: SessionDep, dispute: Dispute, rules: ProcessRules, response: Response
 ) -> DisputeRead:
     _with_etag(response, dispute)
+    audit.touched(child_ids=[dispute.child_id], resource_type="dispute", resource_id=dispute.id)
     actions = await history.actions_of(session, dispute.id)
     return reads.dispute_read(dispute, actions, rules, today())
 
@@ -184,6 +186,7 @@ async def list_disputes(
         iro_id=iro_id,
         reference=reference,
     )
+    audit.touched(child_ids=[d.child_id for d in rows])
     day = today()
     return page.page(
         [reads.dispute_summary(d, rules, day) for d in rows], has_more=more, total=total
@@ -229,6 +232,7 @@ async def get_history(
     chosen: Annotated[ExportFormat, Depends(_TIMELINE)],
 ) -> Any:
     dispute = await service.get_dispute(session, dispute_id)
+    audit.touched(child_ids=[dispute.child_id], resource_type="dispute", resource_id=dispute.id)
     entries = reads.actions_read(await history.actions_of(session, dispute_id), rules)
     if chosen is ExportFormat.json:
         return entries

@@ -14,6 +14,7 @@ from drp_api.deps import (
 )
 from drp_api.tracker import service
 from drp_api.tracker.schemas import TrackerRow
+from iro_kit import audit
 from iro_kit.dates import AsAt
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
@@ -51,6 +52,9 @@ async def weekly_tracker(
 ) -> Any:
     rows = await service.tracker_rows(session, rules, as_at)
     if chosen is ExportFormat.json:
-        return page.slice(rows)
+        listed = page.slice(rows)
+        audit.touched(child_ids=[row.child.id for row in listed.items])
+        return listed
+    audit.touched(child_ids=[row.child.id for row in rows])  # a file holds every row
     table = service.tracker_table(rows, settings.themes, as_at)
     return file_response(table, chosen, f"drp-tracker-{as_at}")

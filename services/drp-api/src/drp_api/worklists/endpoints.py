@@ -15,6 +15,7 @@ from drp_api.deps import (
 )
 from drp_api.worklists import service
 from drp_api.worklists.schemas import StageDue
+from iro_kit import audit
 from iro_kit.dates import AsAt
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
@@ -47,4 +48,6 @@ async def stages_due(
     ] = None,
 ) -> Page[StageDue]:
     ahead = settings.due_soon_working_days if within is None else within
-    return page.slice(await service.stages_due(session, rules, as_at, ahead, iro_id))
+    listed = page.slice(await service.stages_due(session, rules, as_at, ahead, iro_id))
+    audit.touched(child_ids=[item.child.id for item in listed.items])
+    return listed

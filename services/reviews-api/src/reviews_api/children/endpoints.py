@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response, status
 
+from iro_kit import audit
 from iro_kit.dates import AsAt
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
@@ -31,6 +32,7 @@ from reviews_api.deps import (
     Reader,
     RulesDep,
 )
+from reviews_api.models import Episode
 
 router = APIRouter(prefix="/reviews/v1", tags=["children"])
 READ_ERRORS = problem_responses(401, 403, 404, 422)
@@ -48,6 +50,7 @@ async def create_child(
     body: ChildCreate, session: SessionDep, _: CaseDataWriter, response: Response
 ) -> ChildRead:
     child = await service.create_child(session, body)
+    audit.touched(child_ids=[child.id])
     response.headers["Location"] = f"/reviews/v1/children/{child.id}"
     return ChildRead.model_validate(child)
 
@@ -69,6 +72,7 @@ async def list_children(
     rows, more, total = await service.list_children(
         session, page, external_id=external_id, iro_id=iro_id
     )
+    audit.touched(child_ids=[c.id for c in rows])
     return page.page([ChildRead.model_validate(c) for c in rows], has_more=more, total=total)
 
 
@@ -120,6 +124,7 @@ async def add_episode(
     response: Response,
 ) -> EpisodeRead:
     episode = await service.add_episode(session, child_id, body, rules)
+    audit.touched(resource_type="episode", resource_id=episode.id)
     response.headers["Location"] = f"/reviews/v1/episodes/{episode.id}"
     return EpisodeRead.model_validate(episode)
 
@@ -128,7 +133,9 @@ async def add_episode(
     "/episodes/{episode_id}", summary="Get an episode", description=READ_TEXT, responses=READ_ERRORS
 )
 async def get_episode(episode_id: uuid.UUID, session: SessionDep, _: Reader) -> EpisodeRead:
-    return EpisodeRead.model_validate(await service.get_episode(session, episode_id))
+    episode = await service.get_episode(session, episode_id)
+    audit.touched(child_ids=[episode.child_id])
+    return EpisodeRead.model_validate(episode)
 
 
 @router.patch(
@@ -144,9 +151,9 @@ async def update_episode(
     _: CaseDataWriter,
     rules: RulesDep,
 ) -> EpisodeRead:
-    return EpisodeRead.model_validate(
-        await service.update_episode(session, episode_id, body, rules)
-    )
+    episode = await service.update_episode(session, episode_id, body, rules)
+    audit.touched(child_ids=[episode.child_id])
+    return EpisodeRead.model_validate(episode)
 
 
 @router.delete(
@@ -165,6 +172,8 @@ async def delete_episode(
     rules: RulesDep,
 ) -> None:
     await service.delete_episode(session, episode_id, body.reason, principal.subject, rules)
+    deleted = await session.get(Episode, episode_id)  # still in the session: no query
+    audit.touched(child_ids=[deleted.child_id if deleted else None])
 
 
 @router.get(

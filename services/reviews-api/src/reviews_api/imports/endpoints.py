@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 from sqlalchemy import func, select
 
+from iro_kit import audit
 from iro_kit.auth import Principal, Role, require_roles, roles_text
 from iro_kit.dates import today
 from iro_kit.db import SessionDep
@@ -163,6 +164,8 @@ async def list_import_errors(
     file: Annotated[str | None, Query(description="The uploaded file's name.")] = None,
 ) -> Any:
     await _job(session, job_id)
+    # The problems name children by their SSDA903 CHILD: reading them is audited.
+    audit.touched(resource_type="import_job", resource_id=job_id)
     query = select(ImportProblem).where(ImportProblem.job_id == job_id)
     for column, value in (
         (ImportProblem.code, code),

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from iro_kit import audit
 from iro_kit.auth import Principal, Role, require_roles, roles_text
 from iro_kit.dates import today
 from iro_kit.db import SessionDep
@@ -48,7 +49,7 @@ async def push_batch(
     rules: RulesDep,
     # Idempotency-Key: handled for every POST by iro_kit.idempotency (documented there).
 ) -> Any:
-    return await apply_batch(
+    result = await apply_batch(
         session,
         body.items,  # type: ignore[arg-type]
         rules=rules,
@@ -56,3 +57,6 @@ async def push_batch(
         today=today(),
         instance=request.url.path,
     )
+    if isinstance(result, BatchResult):
+        audit.touched(child_ids=[r.id for r in result.results if r.type == "child"])
+    return result

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Response, status
 from sqlalchemy import select
 
+from iro_kit import audit
 from iro_kit.dates import AsAt
 from iro_kit.db import SessionDep
 from iro_kit.errors import NotFound, problem_responses
@@ -33,7 +34,7 @@ from reviews_api.iros.schemas import (
     Reallocation,
     ReallocationLetter,
 )
-from reviews_api.models import Iro
+from reviews_api.models import Allocation, Iro
 
 router = APIRouter(prefix="/reviews/v1", tags=["iros"])
 READ_ERRORS = problem_responses(401, 403, 404, 422)
@@ -151,6 +152,7 @@ async def allocate(
     response: Response,
 ) -> AllocationRead:
     allocation, _ = await service.allocate(session, child_id, body, principal.subject)
+    audit.touched(resource_type="allocation", resource_id=allocation.id)
     response.headers["Location"] = f"/reviews/v1/children/{child_id}/allocations"
     return AllocationRead.model_validate(allocation)
 
@@ -182,6 +184,8 @@ async def delete_allocation(
     principal: Allocator,
 ) -> None:
     await service.delete_allocation(session, allocation_id, body.reason, principal.subject)
+    deleted = await session.get(Allocation, allocation_id)  # still in the session: no query
+    audit.touched(child_ids=[deleted.child_id if deleted else None])
 
 
 @router.post(
@@ -195,4 +199,6 @@ async def delete_allocation(
 async def reallocate(
     iro_id: uuid.UUID, body: Reallocation, session: SessionDep, principal: Allocator
 ) -> list[ReallocationLetter]:
-    return await service.reallocate(session, iro_id, body, principal.subject)
+    letters = await service.reallocate(session, iro_id, body, principal.subject)
+    audit.touched(child_ids=[letter.child_id for letter in letters])
+    return letters

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Response, status
 
+from iro_kit import audit
 from iro_kit.dates import today
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
@@ -18,6 +19,7 @@ from reviews_api.deps import (
     Recorder,
     RulesDep,
 )
+from reviews_api.models import Review, Visit
 from reviews_api.reviews import service, visits
 from reviews_api.reviews.schemas import (
     ReviewCreate,
@@ -61,6 +63,7 @@ async def create_review(
     response: Response,
 ) -> ReviewRead:
     review = await service.create_review(session, child_id, body, rules, principal.subject, today())
+    audit.touched(resource_type="review", resource_id=review.id)
     response.headers["Location"] = f"/reviews/v1/reviews/{review.id}"
     return ReviewRead.model_validate(review)
 
@@ -79,7 +82,9 @@ async def list_reviews(child_id: uuid.UUID, session: SessionDep, _: Reader) -> l
     "/reviews/{review_id}", summary="Get a review", description=READ_TEXT, responses=READ_ERRORS
 )
 async def get_review(review_id: uuid.UUID, session: SessionDep, _: Reader) -> ReviewRead:
-    return ReviewRead.model_validate(await service.get_review(session, review_id))
+    review = await service.get_review(session, review_id)
+    audit.touched(child_ids=[review.child_id])
+    return ReviewRead.model_validate(review)
 
 
 @router.patch(
@@ -94,6 +99,7 @@ async def update_review(
     review_id: uuid.UUID, body: ReviewUpdate, session: SessionDep, _: Recorder, rules: RulesDep
 ) -> ReviewRead:
     review = await service.update_review(session, review_id, body, rules, today())
+    audit.touched(child_ids=[review.child_id])
     return ReviewRead.model_validate(review)
 
 
@@ -113,6 +119,8 @@ async def delete_review(
     rules: RulesDep,
 ) -> None:
     await service.delete_review(session, review_id, body.reason, principal.subject, rules)
+    deleted = await session.get(Review, review_id)  # still in the session: no query
+    audit.touched(child_ids=[deleted.child_id if deleted else None])
 
 
 @router.post(
@@ -132,6 +140,7 @@ async def create_visit(
     response: Response,
 ) -> VisitRead:
     visit = await visits.create_visit(session, child_id, body, principal.subject, today())
+    audit.touched(resource_type="visit", resource_id=visit.id)
     response.headers["Location"] = f"/reviews/v1/children/{child_id}/visits"
     return VisitRead.model_validate(visit)
 
@@ -157,3 +166,5 @@ async def delete_visit(
     visit_id: uuid.UUID, body: Annotated[Deletion, Body()], session: SessionDep, principal: Recorder
 ) -> None:
     await visits.delete_visit(session, visit_id, body.reason, principal.subject)
+    deleted = await session.get(Visit, visit_id)  # still in the session: no query
+    audit.touched(child_ids=[deleted.child_id if deleted else None])

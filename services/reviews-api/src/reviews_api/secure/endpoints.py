@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
+from iro_kit import audit
 from iro_kit.dates import AsAt, today
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
@@ -17,6 +18,7 @@ from reviews_api.deps import (
     Reader,
     Recorder,
 )
+from reviews_api.models import SecurePlacement
 from reviews_api.secure import service
 from reviews_api.secure.schemas import (
     SecurePlacementCreate,
@@ -50,6 +52,7 @@ async def create_placement(
     response: Response,
 ) -> SecurePlacementRead:
     placement = await service.create_placement(session, child_id, body)
+    audit.touched(resource_type="secure_placement", resource_id=placement.id)
     response.headers["Location"] = f"/reviews/v1/secure-placements/{placement.id}"
     return SecurePlacementRead.model_validate(
         await service.placement_body(session, placement, today())
@@ -82,6 +85,7 @@ async def update_placement(
     placement_id: uuid.UUID, body: SecurePlacementUpdate, session: SessionDep, _: CaseDataWriter
 ) -> SecurePlacementRead:
     placement = await service.update_placement(session, placement_id, body)
+    audit.touched(child_ids=[placement.child_id])
     return SecurePlacementRead.model_validate(
         await service.placement_body(session, placement, today())
     )
@@ -104,6 +108,7 @@ async def record_review(
     response: Response,
 ) -> SecureReviewRead:
     review = await service.record_review(session, placement_id, body, principal.subject, today())
+    await _name_child_of(session, placement_id)
     response.headers["Location"] = f"/reviews/v1/secure-placements/{placement_id}/reviews"
     return SecureReviewRead.model_validate(review)
 
@@ -117,7 +122,11 @@ async def record_review(
 async def list_reviews(
     placement_id: uuid.UUID, session: SessionDep, _: Reader
 ) -> list[SecureReviewRead]:
-    return [
-        SecureReviewRead.model_validate(r)
-        for r in await service.list_reviews(session, placement_id)
-    ]
+    reviews = await service.list_reviews(session, placement_id)
+    await _name_child_of(session, placement_id)
+    return [SecureReviewRead.model_validate(r) for r in reviews]
+
+
+async def _name_child_of(session: SessionDep, placement_id: uuid.UUID) -> None:
+    placement = await session.get(SecurePlacement, placement_id)
+    audit.touched(child_ids=[placement.child_id if placement else None])

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
 
+from iro_kit import audit
 from iro_kit.dates import AsAt
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
@@ -47,7 +48,7 @@ async def reviews_due(
     within: Within = 20,
 ) -> Page[ReviewDue]:
     found = await service.entries(session, rules, as_at, iro_id)
-    return page.slice(service.reviews_due(found, rules, as_at, within, overdue=False))
+    return _named(page.slice(service.reviews_due(found, rules, as_at, within, overdue=False)))
 
 
 @router.get(
@@ -66,7 +67,7 @@ async def overdue_reviews(
     iro_id: IroFilter = None,
 ) -> Page[ReviewDue]:
     found = await service.entries(session, rules, as_at, iro_id)
-    return page.slice(service.reviews_due(found, rules, as_at, 0, overdue=True))
+    return _named(page.slice(service.reviews_due(found, rules, as_at, 0, overdue=True)))
 
 
 @router.get(
@@ -80,7 +81,7 @@ async def unallocated_children(
     session: SessionDep, _: Reader, rules: RulesDep, as_at: AsAt, page: PageDep
 ) -> Page[UnallocatedChild]:
     found = await service.entries(session, rules, as_at, None)
-    return page.slice(service.unallocated(found, rules, as_at))
+    return _named(page.slice(service.unallocated(found, rules, as_at)))
 
 
 @router.get(
@@ -101,7 +102,7 @@ async def pre_review_visits(
     within: Within = 20,
 ) -> Page[VisitDue]:
     found = await service.entries(session, rules, as_at, iro_id, with_visits=True)
-    return page.slice(service.visits_due(found, rules, as_at, within))
+    return _named(page.slice(service.visits_due(found, rules, as_at, within)))
 
 
 @router.get(
@@ -122,4 +123,13 @@ async def midway_reviews(
     within: Within = 20,
 ) -> Page[MidwayDue]:
     found = await service.entries(session, rules, as_at, iro_id, with_visits=True)
-    return page.slice(service.midway_due(found, rules, as_at, within))
+    return _named(page.slice(service.midway_due(found, rules, as_at, within)))
+
+
+_Listed = TypeVar("_Listed", bound=Page[Any])
+
+
+def _named(listed: _Listed) -> _Listed:
+    """A worklist page names its children: it is recorded in the audit trail."""
+    audit.touched(child_ids=[item.child.id for item in listed.items])
+    return listed

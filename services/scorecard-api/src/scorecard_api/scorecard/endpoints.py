@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from iro_kit import audit
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from iro_kit.exports import ExportFormat, file_content
@@ -98,6 +99,9 @@ async def kpi_children(
         session, code, window, request.app.state.calendar, iro_id, met
     )
     sliced = page.slice(rows)
+    # A drill-down names children: every one it shows (a file holds every row) is recorded.
+    shown = sliced.items if chosen is ExportFormat.json else rows
+    audit.touched(child_ids=[row.child_id for row in shown], resource_type="kpi", resource_id=code)
     body = DrillDown(
         code=code,
         title=BY_CODE[code].title,
