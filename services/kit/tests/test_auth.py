@@ -25,7 +25,8 @@ CLAIMS = {"sub": "u-1", "iss": "iro-dev", "aud": "iro-platform", "roles": ["iro_
 
 
 def _claims(**overrides: Any) -> dict[str, Any]:
-    return {**CLAIMS, "exp": int(time.time()) + 600, **overrides}
+    now = int(time.time())
+    return {**CLAIMS, "iat": now, "exp": now + 600, **overrides}
 
 
 def _assert_401(client: TestClient, token: str) -> dict[str, Any]:
@@ -161,7 +162,9 @@ def test_production_accepts_rs256_signed_by_the_configured_key(
     production_client: TestClient, rsa_key: tuple[Any, str]
 ) -> None:
     private, _ = rsa_key
-    token = jwt.encode({**PROD, "exp": int(time.time()) + 60}, private, algorithm="RS256")
+    token = jwt.encode(
+        {**PROD, "iat": int(time.time()), "exp": int(time.time()) + 60}, private, algorithm="RS256"
+    )
     response = production_client.get("/kit/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     assert response.json()["issuer"] == "https://idp.example"
@@ -188,7 +191,7 @@ def test_production_refuses_hs256_signed_with_the_public_key(
     signing_input = (
         b64(json.dumps(header).encode())
         + b"."
-        + b64(json.dumps({**PROD, "exp": int(time.time()) + 60}).encode())
+        + b64(json.dumps({**PROD, "iat": int(time.time()), "exp": int(time.time()) + 60}).encode())
     )
     signature = hmac.new(public_pem.encode(), signing_input, hashlib.sha256).digest()
     token = (signing_input + b"." + b64(signature)).decode()
@@ -197,7 +200,9 @@ def test_production_refuses_hs256_signed_with_the_public_key(
 
 def test_production_refuses_a_token_signed_by_another_key(production_client: TestClient) -> None:
     other, _ = _rsa()
-    token = jwt.encode({**PROD, "exp": int(time.time()) + 60}, other, algorithm="RS256")
+    token = jwt.encode(
+        {**PROD, "iat": int(time.time()), "exp": int(time.time()) + 60}, other, algorithm="RS256"
+    )
     _assert_401(production_client, token)
 
 
@@ -236,14 +241,17 @@ def test_production_verifies_es256_from_a_jwks_url_and_caches_keys(
             jwt_issuer="https://idp.example",
         )
         token = jwt.encode(
-            {**PROD, "exp": int(time.time()) + 60}, key, algorithm="ES256", headers={"kid": "k1"}
+            {**PROD, "iat": int(time.time()), "exp": int(time.time()) + 60},
+            key,
+            algorithm="ES256",
+            headers={"kid": "k1"},
         )
         with TestClient(app) as client:
             for _ in range(3):
                 response = client.get("/kit/v1/me", headers={"Authorization": f"Bearer {token}"})
                 assert response.status_code == 200, response.text
             unknown_kid = jwt.encode(
-                {**PROD, "exp": int(time.time()) + 60},
+                {**PROD, "iat": int(time.time()), "exp": int(time.time()) + 60},
                 key,
                 algorithm="ES256",
                 headers={"kid": "k9"},
@@ -266,3 +274,42 @@ def test_settings_refuse_symmetric_algorithms_when_keys_are_configured(
         ServiceSettings(jwt_public_key=rsa_key[1], jwt_algorithms=["RS256", "HS256"])
     with pytest.raises(ValidationError, match="asymmetric algorithms only"):
         ServiceSettings(jwt_public_key=rsa_key[1], jwt_algorithms=["none"])
+
+
+def _dev(claims: dict[str, Any]) -> str:
+    return jwt.encode(claims, PLACEHOLDER_DEV_SECRET, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    ("odd", "detail"),
+    [
+        ({"exp": str(int(time.time()) + 600)}, "`exp` claim must be a number"),
+        ({"iat": str(int(time.time()))}, "`iat` claim must be a number"),
+        ({"sub": ""}, "`sub` claim must be a non-empty string"),
+        ({"sub": "   "}, "`sub` claim must be a non-empty string"),
+        ({"exp": int(time.time()) + 100 * 365 * 86400}, "lives longer than this platform accepts"),
+    ],
+    ids=["exp-numeric-string", "iat-numeric-string", "empty-sub", "blank-sub", "100-year-life"],
+)
+def test_tokens_with_odd_dates_subjects_or_lifetimes_are_refused(
+    client: TestClient, odd: dict[str, Any], detail: str
+) -> None:
+    body = _assert_401(client, _dev(_claims(**odd)))
+    assert detail in body["detail"]
+
+
+def test_a_token_without_iat_is_refused(client: TestClient) -> None:
+    claims = _claims()
+    del claims["iat"]
+    _assert_401(client, _dev(claims))
+
+
+def test_a_100_kb_token_is_refused(client: TestClient) -> None:
+    body = _assert_401(client, _dev(_claims(padding="x" * 100_000)))
+    assert "larger than this platform accepts" in body["detail"]
+
+
+def test_a_token_within_the_limits_is_accepted(client: TestClient) -> None:
+    token = _dev(_claims(exp=int(time.time()) + 23 * 3600, padding="x" * 2000))
+    response = client.get("/kit/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text

@@ -2,7 +2,9 @@
 
 Production verifies RS256/ES256 with a configured public key or a JWKS URL; development
 verifies HS256 with the dev secret, and only when settings say development. Issuer, audience,
-expiry and subject are always required. Routes declare the roles they accept with
+subject, expiry and issue time are always required: `exp` and `iat` as numbers (not numeric
+strings), `sub` non-empty, a lifetime (`exp - iat`) of at most `*_JWT_MAX_LIFETIME_SECONDS` and
+a token of at most `*_JWT_MAX_TOKEN_BYTES`. Routes declare the roles they accept with
 `require_roles(...)`; every route except health, metrics and docs depends on it.
 """
 
@@ -67,6 +69,8 @@ class TokenVerifier:
         raise Unauthorized("No token verification key is configured.")
 
     async def verify(self, token: str) -> Principal:
+        if len(token) > self._settings.jwt_max_token_bytes:
+            raise Unauthorized("The bearer token is larger than this platform accepts.")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -82,7 +86,7 @@ class TokenVerifier:
                 audience=self._settings.jwt_audience,
                 issuer=self._settings.jwt_issuer,
                 leeway=self._settings.jwt_leeway_seconds,
-                options={"require": ["exp", "iss", "aud", "sub"]},
+                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("The bearer token has expired.") from exc
@@ -94,6 +98,7 @@ class TokenVerifier:
             raise Unauthorized("The bearer token's signing key could not be found.") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("The bearer token is invalid.") from exc
+        self._check_claims(claims)
         known = {r.value for r in Role}
         raw_roles = claims.get("roles", [])
         if not isinstance(raw_roles, list):
@@ -108,6 +113,21 @@ class TokenVerifier:
             )
         except ValidationError as exc:
             raise Unauthorized("The token's claims are not of the expected types.") from exc
+
+    def _check_claims(self, claims: dict[str, Any]) -> None:
+        """What PyJWT lets through: numeric strings as dates, an empty subject, any lifetime."""
+        for name in ("exp", "iat"):
+            value = claims[name]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise Unauthorized(f"The token's `{name}` claim must be a number (a NumericDate).")
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject.strip():
+            raise Unauthorized("The token's `sub` claim must be a non-empty string.")
+        if claims["exp"] - claims["iat"] > self._settings.jwt_max_lifetime_seconds:
+            raise Unauthorized(
+                "The bearer token lives longer than this platform accepts "
+                f"({self._settings.jwt_max_lifetime_seconds} seconds)."
+            )
 
 
 _bearer = HTTPBearer(

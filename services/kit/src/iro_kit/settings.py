@@ -41,6 +41,9 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "iro-platform"
     jwt_leeway_seconds: int = 30
     jwt_dev_secret: SecretStr = SecretStr(PLACEHOLDER_DEV_SECRET)
+    # A token living longer than this (exp - iat), or larger than this, is refused.
+    jwt_max_lifetime_seconds: int = Field(86400, ge=60)
+    jwt_max_token_bytes: int = Field(8192, ge=512)
 
     # Days the service is closed beyond England's bank holidays (ISO dates).
     extra_closure_days: list[date] = Field(default_factory=list)
