@@ -353,3 +353,59 @@ def test_parallel_requests_with_one_key_get_one_response(make: Builder) -> None:
     assert [r.status_code for r in responses] == [201] * 8, [r.text for r in responses]
     assert len({r.json()["id"] for r in responses}) == 1
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 7
+
+
+def test_a_keyed_post_while_the_database_is_locked_is_a_503(tmp_path: Any) -> None:
+    """The key's lookup runs outside the service's handlers: still a 503, never a 500."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from .conftest import INTEGRATION
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'locked.db'}"
+    upgrade_to_head(SPEC.script_location, url)
+    app = create_app(Settings(database_url=url))
+
+    def wait_briefly(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=100")
+        cursor.close()
+
+    event.listen(app.state.database.engine.sync_engine, "connect", wait_briefly)
+    body = {
+        "external_id": "LCS-1",
+        "given_name": "Sam",
+        "family_name": "Taylor",
+        "date_of_birth": "2010-01-01",
+        "sex": "female",
+    }
+    with TestClient(app, raise_server_exceptions=False) as client:
+        writer = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            keyed = client.post(
+                f"{V1}/children", json=body, headers={**INTEGRATION, "Idempotency-Key": "k1"}
+            )
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        assert keyed.status_code == 503, keyed.text
+        assert keyed.headers["Retry-After"]
+        retried = client.post(
+            f"{V1}/children", json=body, headers={**INTEGRATION, "Idempotency-Key": "k1"}
+        )
+        assert retried.status_code == 201, retried.text
+
+
+def test_a_903_upload_retried_with_its_key_is_one_job(api: TestClient) -> None:
+    """Each send draws a new multipart boundary: the key still recognises the same upload."""
+    from .imports import DATA, files_of, upload
+
+    headers = {**bearer("business_support", subject="support-1"), "Idempotency-Key": "imp-1"}
+    first = upload(api, files_of(DATA / "year1"), headers=headers)
+    assert first.status_code == 202, first.text
+    again = upload(api, files_of(DATA / "year1"), headers=headers)
+    assert again.status_code == 202, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]

@@ -140,14 +140,29 @@ def document(schema: dict[str, Any]) -> None:
 
 def request_hash(content_type: str, raw_body: bytes) -> str:
     """A digest of the body: of its JSON content if it is JSON (key order and spacing do not
-    matter), else of its bytes."""
+    matter), else of its bytes; a multipart body without its boundary, which every client draws
+    afresh on each send."""
     canonical = raw_body
+    media_type, _, parameters = content_type.partition(";")
+    if media_type.strip().lower().startswith("multipart/"):
+        boundary = _boundary(parameters)
+        if boundary:
+            canonical = raw_body.replace(boundary.encode("latin-1"), b"")
+        content_type = media_type.strip().lower()
     if "json" in content_type:
         with contextlib.suppress(ValueError):
             canonical = json.dumps(
                 json.loads(raw_body), sort_keys=True, separators=(",", ":")
             ).encode()
     return hashlib.sha256(content_type.encode() + b"\0" + canonical).hexdigest()
+
+
+def _boundary(parameters: str) -> str | None:
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.strip().partition("=")
+        if name.strip().lower() == "boundary":
+            return value.strip().strip('"') or None
+    return None
 
 
 def _key_hash(subject: str, method: str, path: str, key: str) -> str:
@@ -196,11 +211,20 @@ class IdempotencyMiddleware:
             return
         body, receive = await _buffer_body(receive)
         database = scope["app"].state.database
-        digest = request_hash(_header(scope, b"content-type") or "", body)
+        content_type = _header(scope, b"content-type") or ""
+        digest = request_hash(content_type, body)
         claim = _Claim(self.table, _key_hash(subject, "POST", scope["path"], key), digest)
-        # A retry after the first response: replayed without running anything.
-        async with database.sessions() as session:
-            stored = await claim.stored(session)
+        try:
+            # A retry after the first response: replayed without running anything.
+            async with database.sessions() as session:
+                stored = await claim.stored(session)
+        except Exception as exc:
+            # Outside the service's handlers: a database that is down is still a 503.
+            handled = await _handled_error(scope, exc)
+            if handled is None:
+                raise
+            await handled.replay(send)
+            return
         if stored is not None:
             await _replay(scope, send, stored, digest)
             return
@@ -217,25 +241,33 @@ class IdempotencyMiddleware:
             await claim.close(ok=False)
             raise
         ok = 200 <= captured.status < 400
-        try:
-            if claim.session is not None:
+        if claim.session is not None:
+            try:
                 # The route's own transaction: the response commits with the change.
                 if ok:
                     await claim.record(claim.session, captured)
+            except BaseException:
+                await claim.close(ok=False)
+                raise
+            try:
                 await claim.close(ok=ok)
-            elif ok:
-                # A route that keeps its own transactions (a 903 upload starts a background
-                # job): the response is kept afterwards, so sequential retries replay it.
+            except Exception as exc:
+                # The commit failed (the database went away): nothing was written, so answer
+                # what the service's own handlers would have, never the route's untrue 2xx.
+                handled = await _handled_error(scope, exc)
+                if handled is None:
+                    raise
+                captured = handled
+        elif ok:
+            # A route that keeps its own transactions (a 903 upload starts a background job):
+            # its change has committed, so its answer stands whatever happens here; the
+            # response is kept afterwards, so sequential retries replay it.
+            try:
                 async with database.transaction() as session:
                     if await claim.claim(session):
                         await claim.record(session, captured)
-        except Exception as exc:
-            # The commit failed (the database went away): answer what the service's own
-            # handlers would have, never the route's now-untrue 2xx.
-            handled = await _handled_error(scope, exc)
-            if handled is None:
-                raise
-            captured = handled
+            except Exception as exc:
+                _log.warning("idempotency_store_failed", error_type=type(exc).__qualname__)
         await captured.replay(send)
 
 

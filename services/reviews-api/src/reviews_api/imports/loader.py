@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.db import id_in
 from iro_kit.schedule import ScheduleRules
-from reviews_api.casefile import CaseFile, load_casefiles
+from reviews_api.casefile import CaseFile, load_casefiles, lock_children
 from reviews_api.imports.dates import format_date
 from reviews_api.imports.plan import ChildPlan, EpisodePlan, ImportIssue
 from reviews_api.models import AnnualOutcome, Child, Episode, Review
@@ -60,6 +60,12 @@ class LoadSettings:
 async def load_children(
     session: AsyncSession, plans: list[ChildPlan], settings: LoadSettings
 ) -> list[ChildLoaded]:
+    # Locked here, outside the savepoints, so that rolling one back keeps the locks: the retry
+    # below never re-takes them one at a time in plan order (a deadlock with another writer).
+    found = await session.scalars(
+        select(Child.id).where(id_in(session, Child.external_id, [p.external_id for p in plans]))
+    )
+    await lock_children(session, list(found))
     try:
         async with session.begin_nested():
             return await _load_together(session, plans, settings)

@@ -19,8 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from iro_kit.db import id_in
 from iro_kit.errors import Conflict, FieldProblem, ProblemError, problem_body
 from iro_kit.schedule import ScheduleRules
+from reviews_api.casefile import lock_children
 from reviews_api.children import service as children
 from reviews_api.children.schemas import ChildUpdate, EpisodeCreate, EpisodeUpdate
 from reviews_api.integration.schemas import (
@@ -70,6 +72,7 @@ async def apply_batch(
     instance: str,
 ) -> BatchResult:
     context = _Context(session, rules, recorded_by, today)
+    await _lock_children_named(session, items)
     results: dict[int, ItemResult] = {}
     order = sorted(range(len(items)), key=lambda i: (_ORDER.get(str(items[i].type), 3), i))
     for index in order:
@@ -78,6 +81,28 @@ async def apply_batch(
     counts = Counter({"created": 0, "updated": 0, "unchanged": 0, "failed": 0})
     counts.update(r.outcome for r in ordered)
     return BatchResult(results=ordered, counts=dict(counts))  # type: ignore[arg-type]
+
+
+async def _lock_children_named(session: AsyncSession, items: list[Item | InvalidItem]) -> None:
+    """Every known child the batch names, locked at once in id order before any item runs, so
+    a batch never holds some children's locks while it waits for another's (no deadlock with
+    an import chunk or another batch)."""
+    external_ids = {
+        value
+        for item in items
+        if isinstance(
+            value := getattr(
+                item, "external_id" if str(item.type) == "child" else "child_external_id", None
+            ),
+            str,
+        )
+    }
+    if not external_ids:
+        return
+    known = await session.scalars(
+        select(Child.id).where(id_in(session, Child.external_id, sorted(external_ids)))
+    )
+    await lock_children(session, list(known))
 
 
 async def _apply_one(
