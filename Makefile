@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export UV_PYTHON ?= $(PYTHON)
 
-.PHONY: run test migrate sync uv lint format bench compose-config token
+.PHONY: run test migrate sync uv lint format bench compose-config token fuzz
 
 # uv from PyPI with pip; on a system Python that refuses pip installs (PEP 668, e.g. Debian's),
 # into the user's site instead.
@@ -48,6 +48,12 @@ bench: sync
 		&& $(UV) run --frozen python bench/relay_bench.py \
 		&& $(UV) run --frozen python bench/scorecard_bench.py; \
 	else echo "bench: PostgreSQL benches skipped (set IRO_BENCH_POSTGRES_URL)"; fi
+
+# schemathesis over the three services (.ci/fuzz: pinned, in its own venv, not in uv.lock); the
+# longer run, its figures recorded. CI runs `.ci/fuzz` with its short default.
+FUZZ_EXAMPLES ?= 100
+fuzz: sync
+	.ci/fuzz --examples $(FUZZ_EXAMPLES) --record bench/results/fuzz-$$(date -u +%F).json
 
 token: sync
 	@$(UV) run --frozen iro token --role $(or $(ROLE),iro_manager)

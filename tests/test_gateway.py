@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import httpx
@@ -130,14 +131,61 @@ def test_a_malformed_request_is_a_400_problem(gateway) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_body_over_50_mb_is_refused_with_413(gateway) -> None:
+@pytest.mark.parametrize(
+    "path", ["/drp/events%00", "/drp/v1/me%00", "/reviews/health/live%00", "/scorecard/%00"]
+)
+def test_an_encoded_nul_in_the_path_is_a_400_problem(gateway, path: str) -> None:
+    response = httpx.get(f"{gateway.url}{path}", headers=bearer("iro"))
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "https://iro.example/problems/bad-request"
+    _assert_security_headers(response.headers)
+
+
+@pytest.mark.parametrize("path", ["/drp/v1/me%01", "/reviews/v1/%0d%0a", "/scorecard/x%7f"])
+def test_other_encoded_control_characters_in_the_path_are_a_4xx_problem(gateway, path: str) -> None:
+    # nginx passes these on: the service finds no route and says so.
+    response = httpx.get(f"{gateway.url}{path}", headers=bearer("iro"))
+    assert 400 <= response.status_code < 500
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+MB = 1024 * 1024
+
+
+def _declare_and_read(gateway, path: str, length: int, headers: dict[str, str]) -> int:
+    """Send only the headers of a `length`-byte POST and return the status nginx answers."""
+    host, port = gateway.url.removeprefix("http://").split(":")
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {length}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        status_line = connection.recv(4096).split(b"\r\n", 1)[0]
+    return int(status_line.split()[1])
+
+
+def test_a_json_body_over_5_mb_is_refused_with_413(gateway) -> None:
     response = httpx.post(
         f"{gateway.url}/reviews/v1/me",
-        content=b"x" * (50 * 1024 * 1024 + 1),
-        headers={"Content-Type": "application/octet-stream"},
+        content=b"x" * (5 * MB + 1),
+        headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
+    assert "5 MB" in response.json()["detail"]
+
+
+def test_the_import_route_takes_up_to_200_mb_as_its_documentation_says(gateway) -> None:
+    path = "/reviews/v1/imports/ssda903"
+    multipart = {"Content-Type": "multipart/form-data; boundary=b"}
+    # Past 200 MB, nginx refuses on the declared length alone.
+    assert _declare_and_read(gateway, path, 200 * MB + 1, multipart) == 413
+    # Under it, the body reaches the service, which refuses it for want of a token.
+    response = httpx.post(f"{gateway.url}{path}", content=b"x" * (6 * MB), headers=multipart)
+    assert response.status_code == 401
+    assert response.json()["instance"] == path  # the service's answer, not nginx's
+    schema = httpx.get(f"{gateway.url}/reviews/openapi.json").json()
+    assert "200 MB" in schema["paths"][path]["post"]["description"]
 
 
 def test_rate_limit_gives_429_problem(gateway) -> None:

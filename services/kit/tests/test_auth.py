@@ -288,8 +288,18 @@ def _dev(claims: dict[str, Any]) -> str:
         ({"sub": ""}, "`sub` claim must be a non-empty string"),
         ({"sub": "   "}, "`sub` claim must be a non-empty string"),
         ({"exp": int(time.time()) + 100 * 365 * 86400}, "lives longer than this platform accepts"),
+        ({"sub": "officer\x00"}, "`sub` claim holds a control character"),
+        ({"name": "A\nB"}, "`name` claim holds a control character"),
     ],
-    ids=["exp-numeric-string", "iat-numeric-string", "empty-sub", "blank-sub", "100-year-life"],
+    ids=[
+        "exp-numeric-string",
+        "iat-numeric-string",
+        "empty-sub",
+        "blank-sub",
+        "100-year-life",
+        "nul-in-sub",
+        "newline-in-name",
+    ],
 )
 def test_tokens_with_odd_dates_subjects_or_lifetimes_are_refused(
     client: TestClient, odd: dict[str, Any], detail: str

@@ -48,7 +48,7 @@ def test_byte_order_marks_crlf_blank_lines_spaces_and_case_are_read() -> None:
     read = read_csv(Upload("h.csv", content.encode()))
 
     assert read.kind is FileKind.header
-    [(line, row)] = read.rows
+    [(line, row)] = read.iter_rows()
     assert line == 3
     assert (row["CHILD"], row["SEX"], row["DOB"], row["EXTRA"], row["UPN"]) == (
         "1",
@@ -63,7 +63,7 @@ def test_byte_order_marks_crlf_blank_lines_spaces_and_case_are_read() -> None:
 def test_windows_1252_text_is_read() -> None:
     read = read_csv(Upload("h.csv", "CHILD,SEX,DOB\nJosé,1,01/02/2010\n".encode("cp1252")))
 
-    assert read.rows[0][1]["CHILD"] == "José"
+    assert next(read.iter_rows())[1]["CHILD"] == "José"
 
 
 @pytest.mark.parametrize(

@@ -105,7 +105,7 @@ def test_a_plan_date_before_birth_or_in_the_future_fails_alone(api: TestClient) 
     _, body = _setup(
         api,
         _plan("care_plan_updated", "2009-01-01"),
-        _plan("care_plan_updated", "2999-01-01"),
+        _plan("care_plan_updated", "2098-01-01"),
         _plan("pathway_plan_updated", "2017-01-01"),
     )
 

@@ -57,7 +57,7 @@ def test_managers_and_business_support_may_record_a_review(
 def test_a_review_held_in_the_future_is_422(api: TestClient, make: Builder) -> None:
     child = make.looked_after("2017-04-03")
 
-    response = _record(api, child["id"], held_on="2999-01-01", participation_code="PN1")
+    response = _record(api, child["id"], held_on="2098-01-01", participation_code="PN1")
 
     body = assert_problem(response, 422, "validation-error", "/held_on")
     assert "future" in body["errors"][0]["message"]
@@ -291,7 +291,7 @@ def test_a_refused_correction_leaves_the_review_as_it_was(api: TestClient, make:
     path = f"{V1}/reviews/{review['id']}"
 
     for change in (
-        {"held_on": "2999-01-01"},
+        {"held_on": "2098-01-01"},
         {"held_on": "2017-03-31"},
         {"participation_code": "PN0"},
         {"held_on": None, "scheduled_for": None},
@@ -312,7 +312,7 @@ def test_nothing_is_half_written_after_a_refused_review(api: TestClient, make: B
     refusals = [
         {"held_on": "2017-08-03", "participation_code": "PN1"},  # late, no reason
         {"held_on": "2017-07-20", "participation_code": "PN0"},
-        {"held_on": "2999-01-01", "participation_code": "PN1"},
+        {"held_on": "2098-01-01", "participation_code": "PN1"},
     ]
     for body in refusals:
         assert _record(api, child["id"], **body).status_code == 422, body

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
@@ -30,10 +30,11 @@ from iro_kit.health import health_router
 from iro_kit.identity import identity_router
 from iro_kit.logging import configure_logging, get_logger
 from iro_kit.metrics import HttpMetrics, metrics_router
-from iro_kit.middleware import RequestContextMiddleware
+from iro_kit.middleware import RequestContextMiddleware, RequestGateMiddleware
 from iro_kit.migrations import upgrade_to_head
 from iro_kit.settings import ServiceSettings
 from iro_kit.startup import wait_for_database
+from iro_kit.text import refuse_control_characters
 
 _log = get_logger("iro_kit.app")
 
@@ -122,6 +123,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         swagger_ui_parameters={"persistAuthorization": True},
         # A redirect would come before auth and carry a raw path; one URL per resource instead.
         redirect_slashes=False,
+        # One text rule for query and path parameters (iro_kit.text), on every route.
+        dependencies=[Depends(refuse_control_characters)],
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -141,6 +144,14 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         audit.install(app, spec.audit)
     if spec.idempotency is not None:
         idempotency.install(app, spec.idempotency)
+    # Outside the Idempotency-Key middleware, which reads the body: no body is read before
+    # the token is verified and the body's size is held to the service's limits.
+    app.add_middleware(
+        RequestGateMiddleware,
+        verifier=app.state.token_verifier,
+        max_json_bytes=settings.max_json_body_bytes,
+        max_upload_bytes=settings.max_upload_body_bytes,
+    )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
 
     app.include_router(health_router(spec.prefix, spec.name, spec.script_location))
@@ -192,6 +203,14 @@ async def _housekeeping_hourly(
         await _housekeeping(spec, database, settings)
 
 
+_BODY_PROBLEMS = {"400": "Request is malformed", "413": "Request body too large"}
+_AUTH_PROBLEMS = {
+    "401": "Authentication required",
+    "403": "Role not permitted",
+    "503": "A dependency is unavailable",
+}
+
+
 def _openapi_with_problems(app: FastAPI) -> dict[str, Any]:
     """FastAPI's schema, with RFC 9457 problems in place of its default 422 body."""
     if app.openapi_schema:
@@ -212,6 +231,13 @@ def _openapi_with_problems(app: FastAPI) -> dict[str, Any]:
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             responses = operation.get("responses", {})
+            # What any route may answer whatever its handler does (iro_kit.errors): a body that
+            # is not JSON or is too large; no token, no role; the database unavailable.
+            implied = {**(_BODY_PROBLEMS if "requestBody" in operation else {})}
+            implied.update(_AUTH_PROBLEMS if operation.get("security") else {})
+            for status, description in implied.items():
+                responses.setdefault(status, {"description": description})
+                responses[status].setdefault("content", problem_content)
             if "422" in responses:
                 responses["422"] = {"description": "Request is invalid", "content": problem_content}
             for status, response in responses.items():

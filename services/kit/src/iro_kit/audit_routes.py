@@ -17,6 +17,7 @@ from sqlalchemy import Table, func, select
 
 from iro_kit import audit
 from iro_kit.auth import Principal, Role, require_roles, roles_text
+from iro_kit.dates import Day
 from iro_kit.db import SessionDep, id_in
 from iro_kit.errors import FieldProblem, Unprocessable, problem_responses
 from iro_kit.pagination import Page, PageDep
@@ -103,8 +104,8 @@ def audit_router(prefix: str) -> APIRouter:
         subject: Annotated[
             str | None, Query(max_length=200, description="Records of this user (`sub`).")
         ] = None,
-        from_: Annotated[date | None, Query(alias="from", description="First day.")] = None,
-        to: Annotated[date | None, Query(description="Last day (inclusive).")] = None,
+        from_: Annotated[Day | None, Query(alias="from", description="First day.")] = None,
+        to: Annotated[Day | None, Query(description="Last day (inclusive).")] = None,
     ) -> Page[AuditRecordRead]:
         _check_day("from", from_)
         _check_day("to", to)

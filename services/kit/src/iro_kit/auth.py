@@ -5,7 +5,8 @@ verifies HS256 with the dev secret, and only when settings say development. Issu
 subject, expiry and issue time are always required: `exp` and `iat` as numbers (not numeric
 strings), `sub` non-empty, a lifetime (`exp - iat`) of at most `*_JWT_MAX_LIFETIME_SECONDS` and
 a token of at most `*_JWT_MAX_TOKEN_BYTES`. Routes declare the roles they accept with
-`require_roles(...)`; every route except health, metrics and docs depends on it.
+`require_roles(...)`; every route except health, metrics and docs depends on it, and for those
+routes the request gate (iro_kit.middleware) verifies the token before the body is read.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ import anyio
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, Field, ValidationError
+from starlette.types import Scope
 
 from iro_kit.errors import Forbidden, Unauthorized
 from iro_kit.settings import ServiceSettings
+from iro_kit.text import refused_character
 
 
 class Role(StrEnum):
@@ -123,6 +127,12 @@ class TokenVerifier:
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject.strip():
             raise Unauthorized("The token's `sub` claim must be a non-empty string.")
+        # `sub` and `name` are stored with what the caller writes (`created_by`, names on
+        # records): held to the text rule, so PostgreSQL and SQLite store them alike.
+        for name in ("sub", "name", "email"):
+            value = claims.get(name)
+            if isinstance(value, str) and refused_character(value, single_line=True):
+                raise Unauthorized(f"The token's `{name}` claim holds a control character.")
         if claims["exp"] - claims["iat"] > self._settings.jwt_max_lifetime_seconds:
             raise Unauthorized(
                 "The bearer token lives longer than this platform accepts "
@@ -136,16 +146,52 @@ _bearer = HTTPBearer(
 )
 
 
+# Where the verified caller lives in the ASGI scope's state: set once per request, by
+# `authenticate` (the request gate, before the body is read) or by `current_principal`.
+PRINCIPAL_STATE = "principal"
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The credentials of an `Authorization: Bearer ...` header, as HTTPBearer reads them."""
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, credentials = get_authorization_scheme_param(value.decode("latin-1"))
+            return credentials if scheme.lower() == "bearer" and credentials else None
+    return None
+
+
+async def authenticate(scope: Scope, verifier: TokenVerifier) -> Principal:
+    """The verified caller of this request, verified at most once per request."""
+    state = scope.setdefault("state", {})
+    principal = state.get(PRINCIPAL_STATE)
+    if isinstance(principal, Principal):
+        return principal
+    token = bearer_token(scope)
+    if token is None:
+        raise Unauthorized("A bearer token is required.")
+    principal = await verifier.verify(token)
+    state[PRINCIPAL_STATE] = principal
+    return principal
+
+
 async def current_principal(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    # Read for the OpenAPI security scheme; the token itself is read by `authenticate`.
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("A bearer token is required.")
-    verifier: TokenVerifier = request.app.state.token_verifier
-    principal = await verifier.verify(credentials.credentials)
-    request.state.principal = principal
-    return principal
+    return await authenticate(request.scope, request.app.state.token_verifier)
+
+
+def needs_token(route: object) -> bool:
+    """Whether a route depends, anywhere in its dependency tree, on `current_principal`."""
+    dependant = getattr(route, "dependant", None)
+    pending = [dependant] if dependant is not None else []
+    while pending:
+        node = pending.pop()
+        if node.call is current_principal:
+            return True
+        pending.extend(node.dependencies)
+    return False
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

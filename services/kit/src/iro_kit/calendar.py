@@ -6,22 +6,41 @@ days and one-off holidays included) or an extra closure day from settings.
 
 "N working days after D" counts strictly after D: D + 1 WD is the first working day after D.
 
-Schedules for a whole authority are computed in bulk, so the calendar precomputes a table of
-working days for 1990-2075 and answers every question inside it in constant time; outside it,
-it counts day by day.
+Every question is answered in constant time. The calendar holds a table of working days for
+the supported date range (`iro_kit.dates.FIRST_DAY` to `LAST_DAY`) with a year's margin each
+side, so due dates derived from any date a client may send stay inside it; the table is built
+once per set of closure days, on first use (about 30 ms). Outside the table (only a record
+stored before the range was enforced can take arithmetic there) a working day is any Monday to
+Friday: bank holidays and closures are not known there. Results that would fall outside
+Python's dates are clamped to `date.min` and `date.max`, never an OverflowError.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 from functools import lru_cache
+from itertools import accumulate, compress
 
 import holidays
 
-_ONE_DAY = timedelta(days=1)
-TABLE_FIRST_YEAR, TABLE_LAST_YEAR = 1990, 2075
+from iro_kit.dates import FIRST_DAY, LAST_DAY
+
+TABLE_FIRST_YEAR, TABLE_LAST_YEAR = FIRST_DAY.year - 1, LAST_DAY.year + 1
+_MAX_ORDINAL = date.max.toordinal()
+
+
+def _weekdays_to(ordinal: int) -> int:
+    """Mondays to Fridays among ordinals 1..`ordinal` (ordinal 1, 0001-01-01, is a Monday)."""
+    weeks, rest = divmod(ordinal, 7)
+    return weeks * 5 + min(rest, 5)
+
+
+def _weekday_ordinal(count: int) -> int:
+    """The smallest ordinal with `_weekdays_to(ordinal) >= count`, for count >= 1."""
+    weeks, rest = divmod(count - 1, 5)
+    return weeks * 7 + rest + 1
 
 
 @lru_cache(maxsize=8)
@@ -33,18 +52,16 @@ def _table(extra_closures: frozenset[date]) -> tuple[int, bytes, array, array, d
     names = dict(bank_holidays.items())
     first = date(TABLE_FIRST_YEAR, 1, 1).toordinal()
     last = date(TABLE_LAST_YEAR, 12, 31).toordinal()
-    flags = bytearray(last - first + 1)
-    cumulative = array("l", bytes(8 * len(flags)))
-    ordinals = array("l")
-    count = 0
-    for offset in range(len(flags)):
-        ordinal = first + offset
-        day = date.fromordinal(ordinal)
-        if day.weekday() < 5 and day not in names and day not in extra_closures:
-            flags[offset] = 1
-            count += 1
-            ordinals.append(ordinal)
-        cumulative[offset] = count
+    size = last - first + 1
+    start_weekday = date.fromordinal(first).weekday()
+    week = bytes(1 if (start_weekday + i) % 7 < 5 else 0 for i in range(7))
+    flags = bytearray((week * (size // 7 + 1))[:size])
+    for closed in (*names, *extra_closures):
+        offset = closed.toordinal() - first
+        if 0 <= offset < size:
+            flags[offset] = 0
+    cumulative = array("l", accumulate(flags))
+    ordinals = array("l", compress(range(first, last + 1), flags))
     return first, bytes(flags), cumulative, ordinals, names
 
 
@@ -55,49 +72,51 @@ class WorkingDayCalendar:
             self._extra_closures
         )
         self._size = len(self._flags)
-        self._bank_holidays = holidays.country_holidays("GB", subdiv="ENG")
+        self._last = self._first + self._size - 1
+        self._before = _weekdays_to(self._first - 1)  # working days before the table
+        self._through = self._before + len(self._ordinals)  # ... up to its last day
 
-    def _offset(self, day: date) -> int | None:
-        offset = day.toordinal() - self._first
-        return offset if 0 <= offset < self._size else None
+    def _count_to(self, ordinal: int) -> int:
+        """Working days among ordinals 1..`ordinal`; differences of it count any span."""
+        offset = ordinal - self._first
+        if offset < 0:
+            return _weekdays_to(ordinal)
+        if offset < self._size:
+            return self._before + self._cumulative[offset]
+        return self._through + _weekdays_to(ordinal) - _weekdays_to(self._last)
+
+    def _nth(self, count: int) -> date:
+        """The earliest day with `count` working days up to it: the `count`-th working day."""
+        if count < 1:
+            return date.min
+        if count <= self._before:
+            ordinal = _weekday_ordinal(count)
+        elif count <= self._through:
+            ordinal = self._ordinals[count - self._before - 1]
+        else:
+            ordinal = _weekday_ordinal(count - self._through + _weekdays_to(self._last))
+        return date.fromordinal(ordinal) if ordinal <= _MAX_ORDINAL else date.max
 
     def is_bank_holiday(self, day: date) -> bool:
-        return day in self._names or day in self._bank_holidays
+        return day in self._names
 
     def holiday_name(self, day: date) -> str | None:
         if day in self._extra_closures:
             return "Service closure day"
-        return self._names.get(day) or self._bank_holidays.get(day)
+        return self._names.get(day)
 
     def is_working_day(self, day: date) -> bool:
-        offset = self._offset(day)
-        if offset is not None:
-            return self._flags[offset] == 1
-        return (
-            day.weekday() < 5 and day not in self._bank_holidays and day not in self._extra_closures
-        )
+        ordinal = day.toordinal()
+        return self._count_to(ordinal) > self._count_to(ordinal - 1)
 
     def add_working_days(self, start: date, n: int) -> date:
         """The n-th working day after `start` (before it, for negative n); `start` if n is 0."""
         if n == 0:
             return start
-        # `_offset` inlined: this is the hot path of bulk schedules.
-        offset = start.toordinal() - self._first
-        if 0 <= offset < self._size:
-            passed = self._cumulative[offset]  # working days up to and including `start`
-            index = passed + n - 1 if n > 0 else passed - self._flags[offset] + n
-            if 0 <= index < len(self._ordinals):
-                return date.fromordinal(self._ordinals[index])
-        return self._step(start, n)
-
-    def _step(self, start: date, n: int) -> date:
-        step = _ONE_DAY if n >= 0 else -_ONE_DAY
-        day, remaining = start, abs(n)
-        while remaining:
-            day += step
-            if self.is_working_day(day):
-                remaining -= 1
-        return day
+        ordinal = start.toordinal()
+        if n > 0:
+            return self._nth(self._count_to(ordinal) + n)
+        return self._nth(self._count_to(ordinal - 1) + n + 1)
 
     def subtract_working_days(self, start: date, n: int) -> date:
         """The n-th working day before `start`."""
@@ -108,34 +127,10 @@ class WorkingDayCalendar:
 
         So `working_days_between(d, add_working_days(d, n)) == n` for every n.
         """
-        if end < start:
-            return -self.working_days_between(end, start)
-        first, last = start.toordinal() - self._first, end.toordinal() - self._first
-        if first >= 0 and last < self._size:  # both inside the table, as first <= last
-            return self._cumulative[last] - self._cumulative[first]
-        count, day = 0, start
-        while day < end:
-            day += _ONE_DAY
-            if self.is_working_day(day):
-                count += 1
-        return count
+        return self._count_to(end.toordinal()) - self._count_to(start.toordinal())
 
     def last_working_day_on_or_before(self, day: date) -> date:
-        offset = self._offset(day)
-        if offset is not None and self._cumulative[offset] > 0:
-            if self._flags[offset]:
-                return day
-            return date.fromordinal(self._ordinals[self._cumulative[offset] - 1])
-        while not self.is_working_day(day):
-            day -= _ONE_DAY
-        return day
+        return self._nth(self._count_to(day.toordinal()))
 
     def next_working_day_on_or_after(self, day: date) -> date:
-        offset = self._offset(day)
-        if offset is not None:
-            index = self._cumulative[offset] - self._flags[offset]
-            if index < len(self._ordinals):
-                return date.fromordinal(self._ordinals[index])
-        while not self.is_working_day(day):
-            day += _ONE_DAY
-        return day
+        return self._nth(self._count_to(day.toordinal() - 1) + 1)

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg.exceptions as pg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -235,15 +236,36 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method a route of the app serves at the request's path.
+
+    Starlette's 405 lists only the methods of the first route whose path matched, but a
+    resource is served by one route per method (GET and POST `/children`): `Allow` must name
+    them all (RFC 9110 15.5.6)."""
+    path, root = request.scope["path"], request.scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :] or "/"
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and route.methods and regex.match(path):
+            methods.update(route.methods)
+    return sorted(methods)
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
     if exc.status_code == 404 and exc.detail == "Not Found":
         detail = "No route matches this path."
     elif isinstance(exc.detail, str):
         detail = exc.detail
     else:
         detail = _TITLES.get(exc.status_code, ("", "Error"))[1]
-    return problem_response(request, exc.status_code, detail, headers=dict(exc.headers or {}))
+    if exc.status_code == 405 and (methods := allowed_methods(request)):
+        headers["Allow"] = ", ".join(methods)
+        detail = f"This path serves {', '.join(methods)} only."
+    return problem_response(request, exc.status_code, detail, headers=headers)
 
 
 async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:

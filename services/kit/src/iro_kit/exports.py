@@ -2,8 +2,13 @@
 
 The format comes from `?format=` or else the `Accept` header (API.md). Files carry a
 `Content-Disposition` filename with the date. Spreadsheets are real ones a manager can filter:
-a bold header row, frozen panes, an auto-filter, and dates stored as dates. Text that a
-spreadsheet would run as a formula (`=`, `+`, `-`, `@`) is kept as text.
+a bold header row, frozen panes, an auto-filter, and dates stored as dates.
+
+Every text cell, in every format, is cleaned the same way and in this order: control characters
+are dropped first (iro_kit.text), then text that a spreadsheet would run as a formula is made
+text: in CSV by a leading `'`, in XLSX as a string cell with Excel's quote prefix. The formula
+check sees what is written, so nothing dropped later can uncover a formula, and it looks past
+leading spaces, which importers may trim (` =HYPERLINK(...)`).
 """
 
 import csv
@@ -13,23 +18,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Header, Query, Response
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.drawing.image import Image
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from iro_kit.errors import ProblemError
+from iro_kit.text import without_control_characters
 
 CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HTML_TYPE = "text/html"
 SVG_TYPE = "image/svg+xml"
 PNG_TYPE = "image/png"
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A cell a spreadsheet runs as a formula starts with one of these (OWASP CSV injection), or
+# with one of the first four after spaces; the full-width forms are read as formulas too.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_FORMULA_AFTER_SPACES = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
 
 Cell = str | int | float | bool | date | None
 
@@ -51,6 +59,11 @@ _MEDIA_TYPES = {
     ExportFormat.svg: SVG_TYPE,
     ExportFormat.png: PNG_TYPE,
 }
+
+
+def media_type(format_: ExportFormat) -> str:
+    """The media type `Accept` names the format by (and a 200 documents it under)."""
+    return _MEDIA_TYPES[format_]
 
 
 class NotAcceptable(ProblemError):
@@ -117,17 +130,25 @@ def negotiate(
 
 
 def format_dependency(*offered: ExportFormat) -> Callable[..., ExportFormat]:
+    """The route's format, from `?format=` or else `Accept`; the first offered is the default.
+
+    `?format=` is documented with exactly the offered values (its own enum per route), so a
+    value the OpenAPI lists is never refused: any other is a 422, and only `Accept` can ask
+    for something the route does not serve (406). `chosen.offered` names them (tests).
+    """
     names = ", ".join(f"`{f.value}`" for f in offered)
+    values = Literal[tuple(f.value for f in offered)]  # type: ignore[valid-type]
 
     def chosen(
         requested: Annotated[
-            ExportFormat | None,
+            values | None,  # type: ignore[valid-type]
             Query(alias="format", description=f"One of {names}; overrides `Accept`."),
         ] = None,
         accept: Annotated[str | None, Header(include_in_schema=False)] = None,
     ) -> ExportFormat:
-        return negotiate(requested, accept, offered)
+        return negotiate(None if requested is None else ExportFormat(requested), accept, offered)
 
+    chosen.offered = offered  # type: ignore[attr-defined]
     return chosen
 
 
@@ -143,10 +164,14 @@ def file_content(*formats: ExportFormat) -> dict[int | str, dict[str, Any]]:
     return {200: {"content": {_MEDIA_TYPES[f]: {"schema": schemas[f]} for f in formats}}}
 
 
-def _text_cell(value: Cell) -> Cell:
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value
+def _clean(value: Cell) -> Cell:
+    """Text without control characters (which XLSX cannot hold and importers drop)."""
+    return without_control_characters(value) if isinstance(value, str) else value
+
+
+def looks_like_formula(text: str) -> bool:
+    """True when a spreadsheet could run `text` (already cleaned) as a formula."""
+    return text.startswith(_FORMULA_STARTS) or text.lstrip()[:1] in _FORMULA_AFTER_SPACES
 
 
 def _display(value: Cell) -> str:
@@ -159,9 +184,10 @@ def _display(value: Cell) -> str:
     return str(value)
 
 
-def _csv_cell(value: Cell) -> str:
-    text = _display(value)
-    return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_STARTS) else text
+def csv_cell(value: Cell) -> str:
+    """A value as a CSV cell: cleaned, then a would-be formula prefixed with `'`."""
+    text = _display(_clean(value))
+    return "'" + text if isinstance(value, str) and looks_like_formula(text) else text
 
 
 def to_csv(table: Table) -> bytes:
@@ -169,7 +195,7 @@ def to_csv(table: Table) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([column.header for column in table.columns])
     for row in table.values():
-        writer.writerow([_csv_cell(value) for value in row])
+        writer.writerow([csv_cell(value) for value in row])
     return out.getvalue().encode("utf-8")
 
 
@@ -185,12 +211,13 @@ def _write_sheet(sheet: Any, table: Table) -> None:
         for column_index, value in enumerate(row, start=1):
             if isinstance(value, bool):
                 value = "yes" if value else "no"
-            value = _text_cell(value)  # stripped first: the formula check sees what is stored
+            value = _clean(value)  # first: the formula check sees what is stored
             cell = sheet.cell(row=row_index, column=column_index, value=value)
             if isinstance(value, date):
                 cell.number_format = "dd/mm/yyyy"
-            elif isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+            elif isinstance(value, str) and looks_like_formula(value):
                 cell.data_type = "s"  # text, never a formula
+                cell.quotePrefix = True  # and still text once someone edits the cell
     sheet.freeze_panes = "A2"
     last = get_column_letter(len(table.columns))
     sheet.auto_filter.ref = f"A1:{last}{len(table.rows) + 1}"
@@ -229,7 +256,7 @@ def _html_table(table: Table) -> str:
     escape = html.escape
     head = "".join(f"<th>{escape(c.header)}</th>" for c in table.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(_display(v))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f"<td>{escape(_display(_clean(v)))}</td>" for v in row) + "</tr>"
         for row in table.values()
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -237,6 +264,7 @@ def _html_table(table: Table) -> str:
 
 def _html_page(title: str, heading: Sequence[str], body: str) -> bytes:
     escape = html.escape
+    heading = [without_control_characters(line) for line in heading]
     lines = "".join(f"<p>{escape(line)}</p>" for line in heading[1:])
     page = (
         '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'

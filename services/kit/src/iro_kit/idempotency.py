@@ -49,6 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from iro_kit.auth import authenticate
 from iro_kit.errors import PROBLEM_MEDIA_TYPE, FieldProblem, problem_body
 from iro_kit.logging import get_logger
 
@@ -136,6 +137,15 @@ def document(schema: dict[str, Any]) -> None:
         parameters = operation.setdefault("parameters", [])
         if not any(p.get("name") == HEADER and p.get("in") == "header" for p in parameters):
             parameters.append(parameter)
+        operation.setdefault("responses", {}).setdefault(
+            "422",
+            {
+                "description": "Request is invalid",
+                "content": {
+                    PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
+                },
+            },
+        )
 
 
 def request_hash(content_type: str, raw_body: bytes) -> str:
@@ -337,12 +347,10 @@ class _Claim:
 
 
 async def _subject(scope: Scope) -> str | None:
-    authorization = _header(scope, b"authorization") or ""
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
+    # The request gate (iro_kit.middleware) has verified the token already on a route that
+    # needs one; `authenticate` then hands back that principal without verifying it again.
     try:
-        principal = await scope["app"].state.token_verifier.verify(token.strip())
+        principal = await authenticate(scope, scope["app"].state.token_verifier)
     except Exception:
         return None
     return str(principal.subject)

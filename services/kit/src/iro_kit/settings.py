@@ -45,6 +45,16 @@ class ServiceSettings(BaseSettings):
     jwt_max_lifetime_seconds: int = Field(86400, ge=60)
     jwt_max_token_bytes: int = Field(8192, ge=512)
 
+    # Request bodies, enforced by the service itself (iro_kit.middleware.RequestGateMiddleware)
+    # so it is safe without the gateway: a JSON body, and a multipart upload (an SSDA903
+    # return). The gateway's client_max_body_size (deploy/gateway) is the same upload figure.
+    max_json_body_bytes: int = Field(
+        5 * 1024 * 1024, ge=1024, description="The largest JSON (non-upload) request body."
+    )
+    max_upload_body_bytes: int = Field(
+        200 * 1024 * 1024, ge=1024, description="The largest multipart upload request body."
+    )
+
     # Days the service is closed beyond England's bank holidays (ISO dates).
     extra_closure_days: list[date] = Field(default_factory=list)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import PlainSerializer
+from pydantic import PlainSerializer, WithJsonSchema
 
 
 def _utc_z(value: datetime) -> str:
@@ -15,5 +15,9 @@ def _utc_z(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-UtcTimestamp = Annotated[datetime, PlainSerializer(_utc_z, return_type=str, when_used="json")]
+UtcTimestamp = Annotated[
+    datetime,
+    PlainSerializer(_utc_z, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),  # documented as what it is
+]
 """A timestamp, written in JSON as UTC with `Z` (API.md)."""

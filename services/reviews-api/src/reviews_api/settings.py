@@ -1,3 +1,4 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from iro_kit.calendar import WorkingDayCalendar
@@ -21,6 +22,15 @@ class Settings(ServiceSettings):
     # Import jobs hold a lease renewed by a heartbeat; an expired lease is reclaimed.
     import_lease_seconds: float = 60.0
     import_heartbeat_seconds: float = 10.0
+
+    # What one SSDA903 upload may unpack to, counted as it is unpacked (reviews_api.imports.files).
+    import_max_unpacked_bytes: int = Field(
+        200 * 1024 * 1024, ge=1, description="What the zips of one upload unpack to, together."
+    )
+    import_max_compression_ratio: float = Field(
+        100.0, ge=1, description="A zip member's unpacked size over its compressed size."
+    )
+    import_max_archive_members: int = Field(100, ge=1, description="Entries in one zip.")
 
     def schedule_rules(self, calendar: WorkingDayCalendar) -> ScheduleRules:
         return ScheduleRules(

@@ -15,6 +15,7 @@ from iro_kit.calendar import WorkingDayCalendar
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from iro_kit.events.wiring import EventSpec
+from iro_kit.types import UtcTimestamp
 from scorecard_api.deps import READ_TEXT, Reader, freshness, install_freshness_header
 from scorecard_api.models import AUDIT_TABLE, EVENT_TABLES, IDEMPOTENCY_TABLE
 from scorecard_api.projections.handlers import handlers
@@ -38,9 +39,8 @@ freshness_router = APIRouter(prefix="/scorecard/v1", tags=["scorecard"])
     + READ_TEXT,
     responses=problem_responses(401, 403),
 )
-async def facts_freshness(session: SessionDep, _: Reader) -> dict[str, str | None]:
-    progress = await freshness(session)
-    return {k: v.isoformat() if v else None for k, v in progress.items()}
+async def facts_freshness(session: SessionDep, _: Reader) -> dict[str, UtcTimestamp | None]:
+    return await freshness(session)
 
 
 rebuild_router = APIRouter(prefix="/scorecard/admin", tags=["events-admin"])

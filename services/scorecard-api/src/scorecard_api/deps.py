@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.auth import Principal, Role, require_roles, roles_text
-from iro_kit.dates import today
+from iro_kit.dates import FIRST_DAY, LAST_DAY, Day, today
 from iro_kit.db import SessionDep
 from iro_kit.errors import FieldProblem, Unprocessable, problem_responses
 from iro_kit.exports import (
@@ -46,20 +46,20 @@ FRESHNESS_TEXT = (
     "behind."
 )
 
-# The calendar's range (iro_kit.calendar): dates outside it are refused, not looped over.
-EARLIEST, LATEST = date(1990, 1, 1), date(2075, 12, 31)
+# The supported range (iro_kit.dates): the calendar covers it, so nothing loops day by day.
+EARLIEST, LATEST = FIRST_DAY, LAST_DAY
 MAX_COLUMNS = 24
 
 AsAtList = Annotated[
-    list[date] | None,
+    list[Day] | None,
     Query(
         description="The days to compute for, one column each (default today). Repeat the "
         "parameter for several: `?as_at=2015-05-31&as_at=2016-03-31&as_at=2017-03-31`."
     ),
 ]
-OneAsAt = Annotated[date | None, Query(description="The day to compute for (default today).")]
+OneAsAt = Annotated[Day | None, Query(description="The day to compute for (default today).")]
 From = Annotated[
-    date | None,
+    Day | None,
     Query(
         alias="from",
         description="The window's first day (default: the 12 months ending on each as-at day, "

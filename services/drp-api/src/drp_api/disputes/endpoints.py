@@ -35,7 +35,7 @@ from drp_api.disputes.schemas import (
     Withdrawal,
 )
 from drp_api.disputes.service import DisputeSort
-from drp_api.disputes.versioning import IfMatch, etag
+from drp_api.disputes.versioning import IF_MATCH_REQUIRED, IfMatch, etag
 from drp_api.models import Dispute
 from iro_kit import audit
 from iro_kit.auth import Principal
@@ -136,7 +136,7 @@ async def get_process(_: TrackerReader, rules: RulesDep, settings: SettingsDep) 
     "overall deadline of 20 working days (both configurable, counted in England's working "
     "days). `raised_on` defaults to today and may not be in the future. Themes come from the "
     "configured list (GET /drp/v1/process). Returns the dispute with its ETag. " + ACT_TEXT,
-    responses={201: {"headers": _ETAG}, **problem_responses(401, 403, 422)},
+    responses={201: {"headers": _ETAG}, **problem_responses(401, 403, 404, 422)},
 )
 async def raise_dispute(
     body: DisputeRaise,
@@ -251,6 +251,7 @@ async def get_history(
     description="A response at the dispute's current stage, recorded on behalf of the person "
     "who gave it (`responder`). The stage and its deadline do not change." + _RULES + ACT_TEXT,
     responses=TRANSITION_RESPONSES,
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def respond(
     dispute_id: uuid.UUID,
@@ -272,6 +273,7 @@ async def respond(
     "from `escalated_on`. The last stage is the referral to Cafcass: use refer-to-cafcass; from "
     "the last internal stage escalation is a 409." + _RULES + ACT_TEXT,
     responses=TRANSITION_RESPONSES,
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def escalate(
     dispute_id: uuid.UUID,
@@ -292,6 +294,7 @@ async def escalate(
     "outside the authority, no internal deadline) and ends with status `referred_to_cafcass` "
     "(IRO Handbook: the IRO may refer to Cafcass at any point)." + _RULES + ACT_TEXT,
     responses=TRANSITION_RESPONSES,
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def refer_to_cafcass(
     dispute_id: uuid.UUID,
@@ -312,6 +315,7 @@ async def refer_to_cafcass(
     "Resolving without an outcome is refused like any transition the state does not allow "
     "(409 `outcome-required`)." + _RULES + ACT_TEXT,
     responses=TRANSITION_RESPONSES,
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def resolve(
     dispute_id: uuid.UUID,
@@ -330,6 +334,7 @@ async def resolve(
     summary="Withdraw a dispute",
     description="The IRO withdraws the dispute, giving a `reason`." + _RULES + ACT_TEXT,
     responses=TRANSITION_RESPONSES,
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def withdraw(
     dispute_id: uuid.UUID,
@@ -351,6 +356,7 @@ async def withdraw(
     "after). The stage deadline restarts from `reopened_on`; the overall deadline still runs "
     "from the day it was raised. A referral to Cafcass is not reopened." + _RULES + ACT_TEXT,
     responses=TRANSITION_RESPONSES,
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def reopen(
     dispute_id: uuid.UUID,

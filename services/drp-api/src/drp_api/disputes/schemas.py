@@ -10,20 +10,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from drp_api.disputes.lifecycle import Category, Outcome, Status, Transition
 from drp_api.people import ChildRef, IroRef
+from iro_kit.dates import Day
+from iro_kit.text import Line, RequestModel
 from iro_kit.types import UtcTimestamp
 
 _TEXT = 20000
 
 
-class Contact(BaseModel):
+class Contact(RequestModel):
     """A person asked at a stage, or who responded."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    role: str | None = Field(default=None, max_length=200, description="e.g. Service manager.")
+    name: Line = Field(min_length=1, max_length=200)
+    role: Line | None = Field(default=None, max_length=200, description="e.g. Service manager.")
 
 
-class TransitionRequest(BaseModel):
+class TransitionRequest(RequestModel):
     """What every transition's body shares: the date it happened (the field named by
     `date_field`; default today, never in the future, never before the previous action)."""
 
@@ -58,9 +60,10 @@ class DisputeRaise(TransitionRequest):
     child: ChildRef
     category: Category = Field(description="`lac` (looked after child) or `cp` (child protection).")
     raised_by: IroRef = Field(description="The IRO raising the dispute.")
-    raised_on: date | None = Field(default=None, description="Default today; not in the future.")
+    raised_on: Day | None = Field(default=None, description="Default today; not in the future.")
     stage: int = Field(
         default=1,
+        strict=True,  # a number: `true` is not stage 1
         ge=1,
         le=50,
         description="Stage 1, or a higher stage inside the authority when the IRO bypasses.",
@@ -90,7 +93,7 @@ class ResponseRecord(TransitionRequest):
         },
     )
     date_field: ClassVar[str] = "responded_on"
-    responded_on: date | None = Field(default=None, description="Default today.")
+    responded_on: Day | None = Field(default=None, description="Default today.")
     responder: Contact = Field(description="Who responded (recorded on their behalf).")
     response: str = Field(min_length=1, max_length=_TEXT)
 
@@ -108,9 +111,13 @@ class Escalation(TransitionRequest):
         },
     )
     date_field: ClassVar[str] = "escalated_on"
-    escalated_on: date | None = Field(default=None, description="Default today.")
+    escalated_on: Day | None = Field(default=None, description="Default today.")
     to_stage: int | None = Field(
-        default=None, ge=1, le=50, description="Default the next stage; a higher one bypasses."
+        default=None,
+        strict=True,  # a number: `true` is not stage 1
+        ge=1,
+        le=50,
+        description="Default the next stage; a higher one bypasses.",
     )
     asked: Contact | None = Field(default=None, description="Who is asked at the new stage.")
     reason: str | None = Field(default=None, max_length=_TEXT)
@@ -128,7 +135,7 @@ class CafcassReferral(TransitionRequest):
         },
     )
     date_field: ClassVar[str] = "referred_on"
-    referred_on: date | None = Field(default=None, description="Default today.")
+    referred_on: Day | None = Field(default=None, description="Default today.")
     reason: str = Field(min_length=1, max_length=_TEXT)
     asked: Contact | None = Field(default=None, description="Who at Cafcass.")
 
@@ -145,7 +152,7 @@ class Resolution(TransitionRequest):
         },
     )
     date_field: ClassVar[str] = "resolved_on"
-    resolved_on: date | None = Field(default=None, description="Default today.")
+    resolved_on: Day | None = Field(default=None, description="Default today.")
     outcomes: list[Outcome] = Field(
         default_factory=list,
         max_length=len(Outcome),
@@ -162,7 +169,7 @@ class Withdrawal(TransitionRequest):
         },
     )
     date_field: ClassVar[str] = "withdrawn_on"
-    withdrawn_on: date | None = Field(default=None, description="Default today.")
+    withdrawn_on: Day | None = Field(default=None, description="Default today.")
     reason: str = Field(min_length=1, max_length=_TEXT)
 
 
@@ -177,7 +184,7 @@ class Reopening(TransitionRequest):
         },
     )
     date_field: ClassVar[str] = "reopened_on"
-    reopened_on: date | None = Field(default=None, description="Default today.")
+    reopened_on: Day | None = Field(default=None, description="Default today.")
     reason: str = Field(min_length=1, max_length=_TEXT)
 
 

@@ -7,29 +7,40 @@ the second's `If-Match: "3"` no longer matches and gets a 412, and reads the dis
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header
 
 from iro_kit.errors import PreconditionFailed, PreconditionRequired
 
 _ENTITY_TAG = re.compile(r'^"(\d{1,9})"$')
+_IF_MATCH_PATTERN = r'^"\d{1,9}"( *, *"\d{1,9}")*$'  # one or more of our ETags
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
 
 
+# Documented as a required header (IF_MATCH_REQUIRED) but read as an optional one: a missing
+# If-Match is the 428 of RFC 6585, not the 422 FastAPI gives a missing required header.
+IF_MATCH_REQUIRED: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "If-Match",
+            "in": "header",
+            "required": True,
+            "description": 'The dispute\'s ETag as last read, e.g. `"3"`: 428 without it (or '
+            "with `*`), 412 when it is not the dispute's current version (the dispute has "
+            "changed since it was read).",
+            "schema": {"type": "string", "pattern": _IF_MATCH_PATTERN},
+            "example": '"3"',
+        }
+    ]
+}
+
+
 def _versions_matched(
-    if_match: Annotated[
-        str | None,
-        Header(
-            alias="If-Match",
-            description='Required on every change: the dispute\'s ETag as last read, e.g. `"3"` '
-            "(428 without it, 412 when the dispute has changed since).",
-            examples=['"3"'],
-        ),
-    ] = None,
+    if_match: Annotated[str | None, Header(alias="If-Match", include_in_schema=False)] = None,
 ) -> frozenset[int]:
     if if_match is None or not if_match.strip():
         raise PreconditionRequired(

@@ -17,7 +17,7 @@ from drp_api.disputes.lifecycle import Category
 from drp_api.disputes.snapshots import disputes_on
 from drp_api.stats.figures import dispute_stats
 from drp_api.stats.schemas import DisputeStats
-from iro_kit.dates import today
+from iro_kit.dates import Day, today
 from iro_kit.db import SessionDep
 from iro_kit.errors import FieldProblem, Unprocessable, problem_responses
 
@@ -49,8 +49,8 @@ async def dispute_statistics(
     _: Reader,
     rules: RulesDep,
     settings: SettingsDep,
-    period_from: Annotated[date | None, Query(alias="from")] = None,
-    period_to: Annotated[date | None, Query(alias="to")] = None,
+    period_from: Annotated[Day | None, Query(alias="from")] = None,
+    period_to: Annotated[Day | None, Query(alias="to")] = None,
     category: Category | None = None,
 ) -> DisputeStats:
     period_to = period_to or today()

@@ -14,6 +14,7 @@ from functools import lru_cache
 from operator import attrgetter
 
 from iro_kit.calendar import WorkingDayCalendar
+from iro_kit.dates import shift
 from iro_kit.schedule.model import (
     SHORT_BREAK_STATUSES,
     AssessedReview,
@@ -30,20 +31,27 @@ from iro_kit.schedule.model import (
     ScheduleStatus,
 )
 
-_DAYS_FOR_MONTHS = {3: timedelta(days=91), 6: timedelta(days=183)}
+_DAYS_FOR_MONTHS = {3: 91, 6: 183}
 _by_start = attrgetter("start")
 _by_held_on = attrgetter("held_on")
-_ONE_DAY = timedelta(days=1)
 
 
 def add_months(day: date, months: int, rule: MonthRule) -> date:
-    """`months` after `day`: 91/183 days under `days`, calendar months under `calendar`."""
+    """`months` after `day`: 91/183 days under `days`, calendar months under `calendar`.
+
+    Clamped to `date.min`..`date.max`: a record stored before dates were range-checked
+    (iro_kit.dates) must not make a schedule fail.
+    """
     if rule is MonthRule.days:
         interval = _DAYS_FOR_MONTHS.get(months)
         if interval is not None:
-            return day + interval
+            return shift(day, interval)
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
+    if year < date.min.year:
+        return date.min
+    if year > date.max.year:
+        return date.max
     return date(year, month, min(day.day, monthrange(year, month)[1]))
 
 
@@ -285,7 +293,7 @@ def _next_review(
     if previous is None:
         visit_from, midway = period.start, None
     else:
-        visit_from = previous.held_on + _ONE_DAY
+        visit_from = shift(previous.held_on, 1)
         midway = _midway(previous.held_on, due)
     return NextReview(
         sequence, due_by, last_working_day, plan_by, visit_from, visit_by, midway, scheduled_for

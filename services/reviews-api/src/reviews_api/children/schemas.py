@@ -5,12 +5,14 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from iro_kit.dates import BirthDate, Day
 from iro_kit.schedule import Clock, ReviewSequence, ScheduleStatus
+from iro_kit.text import Line, RequestModel
 from iro_kit.types import UtcTimestamp
 from reviews_api.codes import LegalStatus, ReasonNewEpisode, Sex
 
 
-class ChildCreate(BaseModel):
+class ChildCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -23,20 +25,20 @@ class ChildCreate(BaseModel):
             }
         },
     )
-    external_id: str = Field(min_length=1, max_length=100, description="The case system's id.")
-    given_name: str = Field(min_length=1, max_length=200)
-    family_name: str = Field(min_length=1, max_length=200)
-    date_of_birth: date
+    external_id: Line = Field(min_length=1, max_length=100, description="The case system's id.")
+    given_name: Line = Field(min_length=1, max_length=200)
+    family_name: Line = Field(min_length=1, max_length=200)
+    date_of_birth: BirthDate
     sex: Sex
 
 
-class ChildUpdate(BaseModel):
+class ChildUpdate(RequestModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"example": {"family_name": "Jones"}}
     )
-    given_name: str | None = Field(default=None, min_length=1, max_length=200)
-    family_name: str | None = Field(default=None, min_length=1, max_length=200)
-    date_of_birth: date | None = None
+    given_name: Line | None = Field(default=None, min_length=1, max_length=200)
+    family_name: Line | None = Field(default=None, min_length=1, max_length=200)
+    date_of_birth: BirthDate | None = None
     sex: Sex | None = None
 
 
@@ -53,7 +55,7 @@ class ChildRead(BaseModel):
     updated_at: UtcTimestamp
 
 
-class EpisodeCreate(BaseModel):
+class EpisodeCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -66,26 +68,26 @@ class EpisodeCreate(BaseModel):
             }
         },
     )
-    external_id: str | None = Field(default=None, max_length=100)
-    start_on: date = Field(description="SSDA903 DECOM.")
-    end_on: date | None = Field(default=None, description="SSDA903 DEC; null while it lasts.")
+    external_id: Line | None = Field(default=None, max_length=100)
+    start_on: Day = Field(description="SSDA903 DECOM.")
+    end_on: Day | None = Field(default=None, description="SSDA903 DEC; null while it lasts.")
     reason_new_episode: ReasonNewEpisode = Field(description="SSDA903 RNE; S starts a new period.")
     legal_status: LegalStatus = Field(description="SSDA903 LS.")
-    placement: str | None = Field(default=None, max_length=3, description="SSDA903 PLACE.")
-    reason_ended: str | None = Field(default=None, max_length=3, description="SSDA903 REC.")
+    placement: Line | None = Field(default=None, max_length=3, description="SSDA903 PLACE.")
+    reason_ended: Line | None = Field(default=None, max_length=3, description="SSDA903 REC.")
 
 
-class EpisodeUpdate(BaseModel):
+class EpisodeUpdate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"example": {"end_on": "2018-01-10", "reason_ended": "E4A"}},
     )
-    start_on: date | None = None
-    end_on: date | None = None
+    start_on: Day | None = None
+    end_on: Day | None = None
     reason_new_episode: ReasonNewEpisode | None = None
     legal_status: LegalStatus | None = None
-    placement: str | None = Field(default=None, max_length=3)
-    reason_ended: str | None = Field(default=None, max_length=3)
+    placement: Line | None = Field(default=None, max_length=3)
+    reason_ended: Line | None = Field(default=None, max_length=3)
 
 
 class EpisodeRead(BaseModel):
@@ -101,7 +103,7 @@ class EpisodeRead(BaseModel):
     reason_ended: str | None
 
 
-class Deletion(BaseModel):
+class Deletion(RequestModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"example": {"reason": "Entered against the wrong child"}}
     )

@@ -108,7 +108,7 @@ async def _into_database(args: argparse.Namespace, uploads: list[Upload]) -> dic
     from iro_kit.settings import Environment
     from reviews_api.imports import jobs
     from reviews_api.imports.endpoints import job_read
-    from reviews_api.imports.files import unpack
+    from reviews_api.imports.files import ArchiveLimits, unpack
     from reviews_api.imports.leases import Lease, LeaseSettings, new_owner
     from reviews_api.models import ImportJob
     from reviews_api.settings import Settings
@@ -117,7 +117,7 @@ async def _into_database(args: argparse.Namespace, uploads: list[Upload]) -> dic
     settings = Settings(environment=Environment.development, database_url=args.database_url)
     rules = settings.schedule_rules(WorkingDayCalendar(settings.extra_closure_days))
     database = Database(settings.database_url)
-    files = unpack(uploads)
+    files = unpack(uploads, ArchiveLimits.from_settings(settings))
     year = date(args.collection_year, 3, 31) if args.collection_year else None
     lease = LeaseSettings(settings.import_lease_seconds, settings.import_heartbeat_seconds)
     as_of = today()

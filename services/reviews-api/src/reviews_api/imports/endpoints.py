@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import uuid
 from datetime import date
+from operator import attrgetter
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from iro_kit import audit
 from iro_kit.auth import Principal, Role, require_roles, roles_text
 from iro_kit.dates import today
 from iro_kit.db import SessionDep
-from iro_kit.errors import NotFound, ProblemError, invalid, problem_responses
+from iro_kit.errors import FieldProblem, NotFound, ProblemError, invalid, problem_responses
+from iro_kit.exports import Column, ExportFormat, Table, file_response
+from iro_kit.logging import get_logger
 from iro_kit.pagination import Page, PageDep
 from reviews_api.deps import (
     CASE_DATA_ROLES,
@@ -23,9 +28,18 @@ from reviews_api.deps import (
 )
 from reviews_api.imports import jobs
 from reviews_api.imports.background import lease_settings, start_in_background
-from reviews_api.imports.files import UnreadableUpload, Upload, unpack
+from reviews_api.imports.files import (
+    READ_CHUNK,
+    ArchiveLimits,
+    FileKind,
+    UnreadableUpload,
+    Upload,
+    UploadTooLarge,
+    recognise,
+    unpack,
+)
 from reviews_api.imports.leases import Lease
-from reviews_api.imports.schemas import ImportJobRead, ImportProblemRead
+from reviews_api.imports.schemas import ImportFileRead, ImportJobRead, ImportProblemRead
 from reviews_api.models import ImportJob, ImportProblem
 
 router = APIRouter(prefix="/reviews/v1/imports", tags=["imports"])
@@ -35,10 +49,33 @@ Uploader = Annotated[Principal, Depends(require_roles(*CASE_DATA_ROLES))]
 Viewer = Annotated[Principal, Depends(require_roles(*VIEW_ROLES))]
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 CSV_COLUMNS = ("file", "line", "child", "field", "code", "message")
+ERROR_REPORT = tuple(Column(name, attrgetter(name)) for name in CSV_COLUMNS)
+_log = get_logger("reviews_api.imports")
 
 
 class PayloadTooLarge(ProblemError):
     status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+NO_SSDA903_FILE = (
+    "no file is an SSDA903 file: the first row of each names none of the return's column sets "
+    "(Header: CHILD, SEX, DOB...; Episodes: CHILD, DECOM, RNE...)"
+)
+
+
+def _is_ssda903_file(upload: Upload) -> bool:
+    """Whether the file's first row names an SSDA903 file's columns (read from its start only:
+    the job reads the whole file)."""
+    head = upload.content[:READ_CHUNK].decode("utf-8-sig", errors="replace")
+    try:
+        for cells in csv.reader(io.StringIO(head, newline="")):
+            if any(cell.strip() for cell in cells):
+                return (
+                    recognise([cell.strip().upper() for cell in cells]) is not FileKind.unrecognised
+                )
+    except csv.Error:  # not CSV at all (a spreadsheet, a PDF)
+        return False
+    return False
 
 
 @router.post(
@@ -58,7 +95,20 @@ class PayloadTooLarge(ProblemError):
     "in-timescale flag from the schedule, as when recorded through the API; a late review is "
     "imported without a late reason (`not recorded`): the return does not carry one. "
     "`collection_year` (e.g. 2018 for April 2017 to March 2018) dates the OC2 rows; by default "
-    "the year of the latest DECOM. " + roles_text(*CASE_DATA_ROLES),
+    "the year of the latest DECOM.\n\n"
+    "Limits (settings, defaults shown): the request body is at most 200 MB "
+    "(`REVIEWS_MAX_UPLOAD_BODY_BYTES`, the gateway's limit for this route too), else 413; "
+    "the zips of one upload unpack to at most 200 MB "
+    "together (`REVIEWS_IMPORT_MAX_UNPACKED_BYTES`), counted as each member is unpacked, "
+    "never from the sizes the zip declares; a zip member unpacks to at most 100 times its "
+    "compressed size (`REVIEWS_IMPORT_MAX_COMPRESSION_RATIO`, members under 1 MB aside); a zip "
+    "holds at most 100 entries (`REVIEWS_IMPORT_MAX_ARCHIVE_MEMBERS`). Over a size or ratio "
+    "limit: 413. A zip that is encrypted, damaged (a bad checksum, cut short), empty, holds "
+    "another zip, has too many entries or is compressed by a method other than stored, "
+    "deflate, bzip2 or LZMA: 422. Either names the file and the reason at `/files`, and no "
+    "job is started. So does an upload none of whose files is an SSDA903 file by its first row "
+    "(422 at `/files`); an unrecognised file beside a return's files is noted in the job. "
+    + roles_text(*CASE_DATA_ROLES),
     responses=problem_responses(401, 403, 413, 422),
 )
 async def import_ssda903(
@@ -77,10 +127,21 @@ async def import_ssda903(
         if size > MAX_UPLOAD_BYTES:
             raise PayloadTooLarge("A return is at most 200 MB; upload it as one zip.")
         uploads.append(Upload(upload.filename or f"file-{n + 1}.csv", content))
+    limits = ArchiveLimits.from_settings(request.app.state.settings)
     try:
-        unpacked = unpack(uploads)
+        # Off the event loop: unpacking up to the limit is CPU work.
+        unpacked = await asyncio.to_thread(unpack, uploads, limits)
+    except UploadTooLarge as exc:
+        problem = FieldProblem(pointer="/files", location="body", message=str(exc))
+        raise PayloadTooLarge(f"files: {exc}", errors=[problem]) from exc
     except UnreadableUpload as exc:
         raise invalid("/files", str(exc)) from exc
+    del uploads  # the zips: only what they unpacked to is kept
+    if not any(map(_is_ssda903_file, unpacked)):
+        # Nothing to import (a stray file, a part that is not a return's file): say so now
+        # rather than start a job that can only report it. One such file among a return's
+        # files is noted in the job instead.
+        raise invalid("/files", NO_SSDA903_FILE)
     database = request.app.state.database
     as_of, year_ending = today(), date(collection_year, 3, 31) if collection_year else None
     lease = lease_settings(request.app)
@@ -124,8 +185,10 @@ async def list_imports(session: SessionDep, _: Viewer, page: PageDep) -> Page[Im
     return page.page(items, has_more=len(rows) > page.limit, total=total)
 
 
+# `:uuid`: only an id matches, so GET on `/imports/ssda903` is a 405, not a 422 from this
+# route reading "ssda903" as an id.
 @router.get(
-    "/{job_id}",
+    "/{job_id:uuid}",
     summary="An import's progress and summary",
     description="While it runs: rows read, children done, loaded and rejected, problems so far. "
     "When `finished`: a summary in which every row of every file is counted as loaded, "
@@ -138,7 +201,7 @@ async def get_import(job_id: uuid.UUID, session: SessionDep, _: Viewer) -> Impor
 
 
 @router.get(
-    "/{job_id}/errors",
+    "/{job_id:uuid}/errors",
     summary="An import's error report",
     description="Every problem as `{file, line, child, field, code, message}`, in the order "
     "found. JSON pages by default; the whole report as CSV with `Accept: text/csv` or "
@@ -186,17 +249,11 @@ async def list_import_errors(
 
 
 def errors_csv(job_id: uuid.UUID, problems: Any) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for problem in problems:
-        writer.writerow(["" if (v := getattr(problem, c)) is None else v for c in CSV_COLUMNS])
-    filename = f"ssda903-import-{str(job_id)[:8]}-errors-{today().isoformat()}.csv"
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    """The whole report, written by the kit's export code (which keeps formulas as text: a
+    file or CHILD from the upload may start with `=`)."""
+    table = Table("Import errors", ERROR_REPORT, list(problems))
+    filename = f"ssda903-import-{str(job_id)[:8]}-errors-{today().isoformat()}"
+    return file_response(table, ExportFormat.csv, filename)
 
 
 async def _job(session: Any, job_id: uuid.UUID) -> ImportJob:
@@ -207,32 +264,56 @@ async def _job(session: Any, job_id: uuid.UUID) -> ImportJob:
 
 
 def job_read(job: ImportJob) -> ImportJobRead:
+    """The job as the API shows it. Never fails for a job already stored: one whose summary
+    or files cannot be read (left by an older version) is shown without them, and logged."""
+    values = _job_values(job)
+    try:
+        return ImportJobRead.model_validate(values)
+    except ValidationError as exc:
+        unread = sorted({str(error["loc"][0]) for error in exc.errors() if error["loc"]})
+        _log.warning("import_job_unreadable", job_id=str(job.id), fields=unread)
+    values["summary"] = None
+    values["files"] = [_file_read(entry) for entry in values["files"]]
+    return ImportJobRead.model_validate(values)
+
+
+def _file_read(entry: Any) -> ImportFileRead:
+    try:
+        return ImportFileRead.model_validate(entry)
+    except ValidationError:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        return ImportFileRead(name=name if isinstance(name, str) else "")
+
+
+def _job_values(job: ImportJob) -> dict[str, Any]:
     path = f"/reviews/v1/imports/{job.id}"
-    return ImportJobRead.model_validate(
-        {
-            "id": job.id,
-            "kind": job.kind,
-            "status": job.status,
-            "created_by": job.created_by,
-            "created_at": job.created_at,
-            "started_at": job.started_at,
-            "finished_at": job.finished_at,
-            "year_ending": job.year_ending,
-            "progress": {
-                "rows_read": job.rows_read,
-                "children_total": job.children_total,
-                "children_done": job.children_done,
-                "children_loaded": job.children_loaded,
-                "children_rejected": job.children_rejected,
-                "problems": job.problem_count,
-            },
-            "files": [{k: v for k, v in f.items() if k != "bytes"} for f in job.files],
-            "summary": job.summary,
-            "failure": job.failure,
-            "links": {
-                "self": path,
-                "errors": f"{path}/errors",
-                "errors_csv": f"{path}/errors?format=csv",
-            },
-        }
-    )
+    files = job.files if isinstance(job.files, list) else []
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "created_by": job.created_by,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "year_ending": job.year_ending,
+        "progress": {
+            "rows_read": job.rows_read,
+            "children_total": job.children_total,
+            "children_done": job.children_done,
+            "children_loaded": job.children_loaded,
+            "children_rejected": job.children_rejected,
+            "problems": job.problem_count,
+        },
+        "files": [
+            {k: v for k, v in f.items() if k != "bytes"} if isinstance(f, dict) else f
+            for f in files
+        ],
+        "summary": job.summary,
+        "failure": job.failure,
+        "links": {
+            "self": path,
+            "errors": f"{path}/errors",
+            "errors_csv": f"{path}/errors?format=csv",
+        },
+    }

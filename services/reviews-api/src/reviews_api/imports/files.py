@@ -2,17 +2,59 @@
 
 Pure: bytes in, rows out. Real exports carry byte-order marks, Windows line ends, blank lines,
 stray spaces and extra columns; none of them stops a file from being read.
+
+A zip is read member by member in chunks, counting the bytes it really unpacks to (the sizes
+a zip declares are never trusted): an upload whose zips together unpack to more than the
+limit, a member
+that unpacks to more than `compression_ratio` times its compressed size, or a zip of more than
+`members` entries is refused as it is read, before it is held in memory. So is a zip that is
+encrypted, damaged (a bad checksum, cut short), compressed by a method not supported, empty,
+or that holds another zip. A file's rows are read twice from its bytes (once to count and
+recognise it, once by whoever checks them), a row at a time: a return is never held as rows.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import lzma
+import struct
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-MAX_UNPACKED_BYTES = 512 * 1024 * 1024  # a zip that unpacks to more is refused, not read
+if TYPE_CHECKING:
+    from reviews_api.settings import Settings
+
+MB = 1024 * 1024
+READ_CHUNK = 64 * 1024
+RATIO_FLOOR = 1 * MB  # a member smaller than this is never refused for its ratio
+SUPPORTED_METHODS = frozenset(
+    {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+)
+_ENCRYPTED = 0x1 | 0x40  # general purpose flag bits: encrypted, strongly encrypted
+_ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first bytes (with members, empty)
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveLimits:
+    """What one upload may unpack to (REVIEWS_IMPORT_MAX_* settings)."""
+
+    unpacked_bytes: int = 200 * MB  # all the zips of one upload, together
+    compression_ratio: float = 100.0  # unpacked / compressed, per member
+    members: int = 100  # entries of one zip, folders included
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ArchiveLimits:
+        return cls(
+            settings.import_max_unpacked_bytes,
+            settings.import_max_compression_ratio,
+            settings.import_max_archive_members,
+        )
 
 
 class FileKind(StrEnum):
@@ -79,55 +121,246 @@ class Upload:
     content: bytes
 
 
+class Row:
+    """One data row: its values by column name, `""` for a column the row stops short of.
+
+    A list of the row's values and the file's column index, not a dict per row."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: dict[str, tuple[int, ...]], values: list[str]) -> None:
+        self._index = index
+        self._values = values
+
+    def get(self, column: str, default: str = "") -> str:
+        # A column named twice: the last one the row reaches, as a dict of the row would say.
+        for position in self._index.get(column, ()):
+            if position < len(self._values):
+                return self._values[position]
+        return default
+
+    def __getitem__(self, column: str) -> str:
+        for position in self._index[column]:
+            if position < len(self._values):
+                return self._values[position]
+        raise KeyError(column)
+
+
+def _index(columns: list[str]) -> dict[str, tuple[int, ...]]:
+    """Each column's positions, last first."""
+    index: dict[str, tuple[int, ...]] = {}
+    for position, column in enumerate(columns):
+        index[column] = (position, *index.get(column, ()))
+    return index
+
+
 @dataclass(slots=True)
 class CsvFile:
-    """One file read: its rows as `(line number, {COLUMN: stripped value})`."""
+    """One file read: what it is and how many rows it has. Its rows, `(line number, Row)` with
+    stripped values, are read again from its bytes by `iter_rows()`, one at a time."""
 
     name: str
     kind: FileKind
     columns: list[str]
-    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    content: bytes = field(default=b"", repr=False)
+    encoding: str = "utf-8-sig"
+    row_count: int = 0
     blank_lines: int = 0
-    too_long_lines: list[int] = field(default_factory=list)  # more values than columns
+    # (line, CHILD) of each row with more values than the file has columns.
+    too_long_lines: list[tuple[int, str]] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
     missing_columns: list[str] = field(default_factory=list)
 
+    def iter_rows(self) -> Iterator[tuple[int, Row]]:
+        index = _index(self.columns)
+        header_seen = False
+        for line, cells in _records(self.content, self.encoding):
+            if not any(cells):
+                continue
+            if not header_seen:
+                header_seen = True
+                continue
+            yield line, Row(index, cells)
+
 
 class UnreadableUpload(ValueError):
-    """The upload as a whole cannot be read (a broken or oversized zip)."""
+    """The upload as a whole cannot be read (a broken, encrypted or empty zip): a 422."""
 
 
-def unpack(uploads: list[Upload]) -> list[Upload]:
-    """The files of the return: zips opened (folders flattened), other files as they are."""
-    files: list[Upload] = []
-    for upload in uploads:
-        looks_zipped = upload.content[:4] == b"PK\x03\x04" or upload.name.lower().endswith(".zip")
-        if not looks_zipped:
-            files.append(upload)
-            continue
+class UploadTooLarge(UnreadableUpload):
+    """The upload unpacks to more than its limits allow: a 413."""
+
+
+# What zipfile and its decompressors raise for an archive they cannot read.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    NotImplementedError,
+    EOFError,
+    OSError,
+    RuntimeError,
+    ValueError,
+    struct.error,
+    zlib.error,
+    lzma.LZMAError,
+)
+_ENTRY_BYTES = 2048  # the most a central directory entry of a real zip needs, name included
+
+
+def unpack(uploads: list[Upload], limits: ArchiveLimits | None = None) -> list[Upload]:
+    """The files of the return: zips opened (folders flattened), other files as they are.
+
+    Raises UnreadableUpload (UploadTooLarge for a limit) naming the file and the reason."""
+    return _Unpacker(limits or ArchiveLimits()).unpack(uploads)
+
+
+def _looks_zipped(upload: Upload) -> bool:
+    return upload.content.startswith(_ZIP_STARTS) or upload.name.lower().endswith(".zip")
+
+
+class _Unpacker:
+    def __init__(self, limits: ArchiveLimits) -> None:
+        self.limits = limits
+        self.total = 0  # bytes unpacked so far, all files of the upload
+
+    def unpack(self, uploads: list[Upload]) -> list[Upload]:
+        files: list[Upload] = []
+        for upload in uploads:
+            if _looks_zipped(upload):
+                files.extend(self._unzip(upload))
+            else:  # as uploaded: the request's body limit bounds it
+                files.append(upload)
+        return files
+
+    def _count(self, size: int, where: str) -> None:
+        self.total += size
+        if self.total > self.limits.unpacked_bytes:
+            raise UploadTooLarge(
+                f"The zips of the upload unpack to more than {_size(self.limits.unpacked_bytes)} "
+                f"(reached in {where})."
+            )
+
+    def _unzip(self, upload: Upload) -> list[Upload]:
+        name = upload.name
+        self._check_directory(upload)
         try:
-            with zipfile.ZipFile(io.BytesIO(upload.content)) as archive:
-                members = [m for m in archive.infolist() if not m.is_dir()]
-                if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
-                    raise UnreadableUpload(f"{upload.name} unpacks to more than 512 MB.")
-                for member in members:
-                    if member.filename.rsplit("/", 1)[-1].startswith((".", "__MACOSX")):
-                        continue
-                    files.append(Upload(member.filename, archive.read(member)))
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError) as exc:
-            raise UnreadableUpload(f"{upload.name} is not a zip file that can be read.") from exc
-    return files
+            archive = zipfile.ZipFile(io.BytesIO(upload.content))
+        except _ZIP_ERRORS as exc:
+            raise UnreadableUpload(f"{name} is not a zip file that can be read.") from exc
+        with archive:
+            members = archive.infolist()
+            if len(members) > self.limits.members:
+                raise UnreadableUpload(self._too_many(name))
+            files = []
+            for member in members:
+                if member.is_dir():
+                    continue
+                if member.filename.rsplit("/", 1)[-1].startswith((".", "__MACOSX")):
+                    continue
+                files.append(Upload(member.filename, self._read(archive, member, name)))
+        if not files:
+            raise UnreadableUpload(f"{name} holds no files: zip the CSV files of the return.")
+        return files
 
+    def _too_many(self, name: str) -> str:
+        return (
+            f"{name} holds more than {self.limits.members} entries; a return is a dozen or so "
+            "CSV files."
+        )
 
-def decode(content: bytes) -> str:
-    """UTF-8 (with or without a byte-order mark); Windows-1252 as Excel writes it otherwise."""
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    def _check_directory(self, upload: Upload) -> None:
+        """Refuse a zip whose central directory is too big before zipfile reads all of it."""
+        declared = _directory_of(upload.content)
+        if declared is None:
+            return  # no end record: zipfile refuses it
+        entries, size = declared
+        if entries > self.limits.members or size > self.limits.members * _ENTRY_BYTES:
+            raise UnreadableUpload(self._too_many(upload.name))
+
+    def _read(self, archive: zipfile.ZipFile, member: zipfile.ZipInfo, zip_name: str) -> bytes:
+        """The member's bytes, counted as they are unpacked (never its declared size)."""
+        where = f"{member.filename} in {zip_name}"
+        if member.flag_bits & _ENCRYPTED:
+            raise UnreadableUpload(f"{where} is encrypted: zip the return without a password.")
+        if member.compress_type not in SUPPORTED_METHODS:
+            raise UnreadableUpload(
+                f"{where} is compressed by a method not supported (number "
+                f"{member.compress_type}): zip it with ordinary (deflate) compression."
+            )
+        if member.filename.lower().endswith(".zip"):
+            raise UnreadableUpload(f"{where} is a zip inside the zip: zip the CSV files alone.")
+        out = io.BytesIO()
+        size, compressed = 0, max(member.compress_size, 1)
         try:
-            return content.decode("cp1252")
+            with archive.open(member) as stream:
+                while chunk := stream.read(READ_CHUNK):
+                    if size == 0 and chunk.startswith(_ZIP_STARTS):
+                        raise UnreadableUpload(
+                            f"{where} is a zip inside the zip: zip the CSV files alone."
+                        )
+                    size += len(chunk)
+                    self._count(len(chunk), where)
+                    if size > RATIO_FLOOR and size > self.limits.compression_ratio * compressed:
+                        raise UploadTooLarge(
+                            f"{where} unpacks to more than {self.limits.compression_ratio:g} "
+                            "times its compressed size; it is refused as a zip bomb."
+                        )
+                    out.write(chunk)
+        except UnreadableUpload:
+            raise
+        except zipfile.BadZipFile as exc:
+            if "CRC" in str(exc):
+                raise UnreadableUpload(
+                    f"{where} is damaged: what it unpacks to does not match its checksum "
+                    "and declared size."
+                ) from exc
+            raise UnreadableUpload(f"{where} is damaged: {exc}.") from exc
+        except _ZIP_ERRORS as exc:
+            raise UnreadableUpload(f"{where} is damaged or cut short; zip it again.") from exc
+        return out.getvalue()
+
+
+def _directory_of(content: bytes) -> tuple[int, int] | None:
+    """(entries, bytes) of a zip's central directory, as its end record declares them."""
+    at = content.rfind(b"PK\x05\x06", max(0, len(content) - 22 - 0xFFFF))
+    if at < 0 or len(content) < at + 22:
+        return None
+    entries, size = struct.unpack_from("<HL", content, at + 10)
+    locator = at - 20
+    zip64 = locator >= 0 and content[locator : locator + 4] == b"PK\x06\x07"
+    if zip64 and (entries == 0xFFFF or size == 0xFFFFFFFF):  # the real figures are elsewhere
+        (offset,) = struct.unpack_from("<Q", content, locator + 8)
+        if content[offset : offset + 4] == b"PK\x06\x06" and len(content) >= offset + 48:
+            entries, size = struct.unpack_from("<QQ", content, offset + 32)
+    return entries, size
+
+
+def _size(limit: int) -> str:
+    return f"{limit / MB:g} MB" if limit >= MB else f"{limit:,} bytes"
+
+
+def encoding_of(content: bytes) -> str:
+    """UTF-8 (with or without a byte-order mark); Windows-1252 as Excel writes it otherwise.
+
+    Checked a megabyte at a time: the text is never held decoded."""
+    view = memoryview(content)
+    for encoding in ("utf-8-sig", "cp1252"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            for start in range(0, len(view), MB):
+                decoder.decode(view[start : start + MB])
+            decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return content.decode("latin-1")
+            continue
+        return encoding
+    return "latin-1"
+
+
+def _records(content: bytes, encoding: str) -> Iterator[tuple[int, list[str]]]:
+    """Each CSV record, `(line number, stripped values)`, decoded as it is read."""
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(content), encoding=encoding, newline=""))
+    for values in reader:
+        yield reader.line_num, [value.strip() for value in values]
 
 
 def recognise(columns: list[str]) -> FileKind:
@@ -145,24 +378,24 @@ def recognise(columns: list[str]) -> FileKind:
 
 
 def read_csv(upload: Upload) -> CsvFile:
-    text = decode(upload.content)
-    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=False)
-    columns: list[str] | None = None
-    parsed = CsvFile(upload.name, FileKind.unrecognised, [])
+    """The file recognised and its rows counted, in one pass that keeps no row."""
+    encoding = encoding_of(upload.content)
+    parsed = CsvFile(upload.name, FileKind.unrecognised, [], upload.content, encoding)
+    index: dict[str, tuple[int, ...]] = {}
     try:
-        for values in reader:
-            cells = [value.strip() for value in values]
+        for line, cells in _records(upload.content, encoding):
             if not any(cells):
-                if columns is not None:
+                if parsed.columns:
                     parsed.blank_lines += 1
                 continue
-            if columns is None:
-                columns = [cell.upper() for cell in cells]
-                parsed.columns = columns
+            if not parsed.columns:
+                parsed.columns = [cell.upper() for cell in cells]
+                index = _index(parsed.columns)
                 continue
-            if len(cells) > len(columns) and any(cells[len(columns) :]):
-                parsed.too_long_lines.append(reader.line_num)
-            parsed.rows.append((reader.line_num, dict(zip(columns, cells, strict=False))))
+            parsed.row_count += 1
+            width = len(parsed.columns)
+            if len(cells) > width and any(cells[width:]):
+                parsed.too_long_lines.append((line, Row(index, cells).get("CHILD")))
     except csv.Error:
         # Not CSV at all (a spreadsheet, a PDF): left unrecognised, reported by the caller.
         return CsvFile(upload.name, FileKind.unrecognised, [])

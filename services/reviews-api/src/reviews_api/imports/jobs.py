@@ -335,7 +335,10 @@ class _Tally:
         ]
 
     def summary(self) -> dict[str, object]:
-        rows = Counter[str]()
+        # Every count even for a return of no files: a job must always read as its schema says.
+        rows = Counter[str](
+            dict.fromkeys(("rows", "loaded", "rejected", "held_back", "ignored"), 0)
+        )
         for entry in self.files():
             rows.update({k: entry[k] for k in ("rows", "loaded", "rejected", "held_back")})
             rows["ignored"] += entry["ignored"]  # type: ignore[operator]

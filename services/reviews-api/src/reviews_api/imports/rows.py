@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from reviews_api.imports.dates import format_date, parse_date
-from reviews_api.imports.files import LOADED_KINDS, CsvFile, FileKind
+from reviews_api.imports.files import LOADED_KINDS, CsvFile, FileKind, Row
 from reviews_api.imports.plan import FileReport, ImportIssue
 
 SEX_CODES = {"1": "male", "2": "female"}
@@ -52,7 +52,7 @@ class RowChecker:
         chosen: dict[FileKind, CsvFile] = {}
         for file in files:
             report = FileReport(
-                file.name, file.kind, len(file.rows), file.blank_lines, file.unknown_columns
+                file.name, file.kind, file.row_count, file.blank_lines, file.unknown_columns
             )
             self.reports[file.name] = report
             report.note = self._refusal(file, chosen)
@@ -65,10 +65,9 @@ class RowChecker:
             message = "The return has no usable Header file: no child can be loaded without it."
             self.issues.append(ImportIssue(None, None, None, None, "missing_header", message))
         for file in chosen.values():
-            rows = dict(file.rows) if file.too_long_lines else {}
-            for line in file.too_long_lines:
+            for line, child in file.too_long_lines:
                 message = "The row has more values than the file has columns."
-                self._issue(file, line, rows[line].get("CHILD"), None, "too_many_values", message)
+                self._issue(file, line, child, None, "too_many_values", message)
         return chosen
 
     def _refusal(self, file: CsvFile, chosen: dict[FileKind, CsvFile]) -> str | None:
@@ -97,7 +96,7 @@ class RowChecker:
 
     # -- shared field checks ---------------------------------------------------------------
 
-    def _child(self, file: CsvFile, line: int, row: dict[str, str]) -> str | None:
+    def _child(self, file: CsvFile, line: int, row: Row) -> str | None:
         child = row.get("CHILD", "")
         self.reports[file.name].rows_by_child[child] += 1
         if not child:
@@ -111,7 +110,7 @@ class RowChecker:
         return child
 
     def _date(
-        self, file: CsvFile, line: int, child: str, row: dict[str, str], column: str, *, need: bool
+        self, file: CsvFile, line: int, child: str, row: Row, column: str, *, need: bool
     ) -> date | None:
         value = row.get(column, "")
         if not value:
@@ -140,7 +139,7 @@ class RowChecker:
         file: CsvFile,
         line: int,
         child: str,
-        row: dict[str, str],
+        row: Row,
         column: str,
         codes: frozenset[str],
     ) -> str | None:
@@ -165,7 +164,7 @@ class RowChecker:
         file: CsvFile,
         line: int,
         child: str,
-        row: dict[str, str],
+        row: Row,
         header: dict[str, HeaderRow],
         has_header: bool,
         *,
@@ -204,7 +203,7 @@ class RowChecker:
         header: dict[str, HeaderRow] = {}
         if file is None:
             return header
-        for line, row in file.rows:
+        for line, row in file.iter_rows():
             child = self._child(file, line, row)
             if child is None:
                 continue

@@ -37,29 +37,31 @@ class ImportProgress(BaseModel):
     problems: int = Field(description="Problems found so far.")
 
 
+# The counts default to 0: a summary stored without one (a return of no files, before that
+# was refused) reads as the zero it was, not as a failure of every list of imports.
 class RowCounts(BaseModel):
-    rows: int
-    loaded: int
-    rejected: int
-    held_back: int
-    ignored: int
+    rows: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    held_back: int = 0
+    ignored: int = 0
 
 
 class ChildCounts(BaseModel):
-    created: int
-    updated: int
-    unchanged: int
-    rejected: int
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
 
 
 class RecordCounts(BaseModel):
-    created: int
-    updated: int
+    created: int = 0
+    updated: int = 0
 
 
 class ProblemCounts(BaseModel):
-    total: int
-    by_code: dict[str, int]
+    total: int = 0
+    by_code: dict[str, int] = Field(default_factory=dict)
 
 
 class ImportSummary(BaseModel):

@@ -13,7 +13,7 @@ from iro_kit.errors import ProblemError
 from iro_kit.schedule import EpisodeFacts, PeriodOfCare, periods_of_care
 from reviews_api.codes import LegalStatus, ParticipationCode, ReasonNewEpisode
 from reviews_api.imports.dates import format_date, year_ending_for
-from reviews_api.imports.files import CsvFile, FileKind, Upload, read_csv, unpack
+from reviews_api.imports.files import CsvFile, FileKind, Row, Upload, read_csv, unpack
 from reviews_api.imports.plan import (
     OUTCOME_FLAGS,
     ChildPlan,
@@ -92,7 +92,7 @@ class _Checker(RowChecker):
         broken: set[str] = set()
         if file is None:
             return episodes, broken
-        for line, row in file.rows:
+        for line, row in file.iter_rows():
             child = self._child(file, line, row)
             if child is None:
                 continue
@@ -118,9 +118,7 @@ class _Checker(RowChecker):
             self._check_sequence(file, child, plans)
         return episodes, broken
 
-    def _episode(
-        self, file: CsvFile, line: int, child: str, row: dict[str, str]
-    ) -> EpisodePlan | None:
+    def _episode(self, file: CsvFile, line: int, child: str, row: Row) -> EpisodePlan | None:
         before = len(self.issues)
         start = self._date(file, line, child, row, "DECOM", need=True)
         end = self._date(file, line, child, row, "DEC", need=False)
@@ -200,7 +198,7 @@ class _Checker(RowChecker):
             for child, plans in episodes.items()
         }
         held: dict[tuple[str, date], int] = {}
-        for line, row in file.rows:
+        for line, row in file.iter_rows():
             review = self._review(file, line, row, header, has_header, held)
             if review is None:
                 continue
@@ -219,7 +217,7 @@ class _Checker(RowChecker):
         self,
         file: CsvFile,
         line: int,
-        row: dict[str, str],
+        row: Row,
         header: dict[str, HeaderRow],
         has_header: bool,
         held: dict[tuple[str, date], int],
@@ -274,7 +272,7 @@ class _Checker(RowChecker):
         outcomes: dict[str, OutcomePlan] = {}
         if file is None:
             return outcomes
-        for line, row in file.rows:
+        for line, row in file.iter_rows():
             child = self._child(file, line, row)
             if child is None:
                 continue
@@ -294,9 +292,7 @@ class _Checker(RowChecker):
                 outcomes[child] = outcome
         return outcomes
 
-    def _outcome(
-        self, file: CsvFile, line: int, child: str, row: dict[str, str]
-    ) -> OutcomePlan | None:
+    def _outcome(self, file: CsvFile, line: int, child: str, row: Row) -> OutcomePlan | None:
         before = len(self.issues)
         score_text = row.get("SDQ_SCORE", "")
         score = int(score_text) if score_text.isdigit() else None

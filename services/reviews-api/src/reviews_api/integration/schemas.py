@@ -7,7 +7,6 @@ Each item is validated on its own: an invalid item fails alone, with a problem n
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -20,7 +19,9 @@ from pydantic import (
     field_validator,
 )
 
+from iro_kit.dates import BirthDate, Day
 from iro_kit.errors import FieldProblem, Problem
+from iro_kit.text import Line, RequestModel
 from reviews_api.children.schemas import ChildCreate
 from reviews_api.codes import LegalStatus, ReasonNewEpisode, Sex
 from reviews_api.plans.history import PlanKind
@@ -28,43 +29,43 @@ from reviews_api.plans.history import PlanKind
 MAX_ITEMS = 1000
 
 
-class ChildItem(BaseModel):
+class ChildItem(RequestModel):
     """A child's current details in the case system (upserted by `external_id`)."""
 
     model_config = ConfigDict(extra="forbid")
     type: Literal["child"]
-    external_id: str = Field(min_length=1, max_length=100, description="The case system's id.")
-    given_name: str | None = Field(
+    external_id: Line = Field(min_length=1, max_length=100, description="The case system's id.")
+    given_name: Line | None = Field(
         default=None, min_length=1, max_length=200, description="Omitted or null: kept as held."
     )
-    family_name: str | None = Field(default=None, min_length=1, max_length=200)
-    date_of_birth: date
+    family_name: Line | None = Field(default=None, min_length=1, max_length=200)
+    date_of_birth: BirthDate
     sex: Sex
 
 
-class EpisodeItem(BaseModel):
+class EpisodeItem(RequestModel):
     """An episode of care as the case system holds it now (upserted by `external_id`)."""
 
     model_config = ConfigDict(extra="forbid")
     type: Literal["episode"]
-    external_id: str = Field(min_length=1, max_length=100, description="The case system's id.")
-    child_external_id: str = Field(min_length=1, max_length=100)
-    start_on: date = Field(description="SSDA903 DECOM.")
-    end_on: date | None = Field(default=None, description="SSDA903 DEC; null while it lasts.")
+    external_id: Line = Field(min_length=1, max_length=100, description="The case system's id.")
+    child_external_id: Line = Field(min_length=1, max_length=100)
+    start_on: Day = Field(description="SSDA903 DECOM.")
+    end_on: Day | None = Field(default=None, description="SSDA903 DEC; null while it lasts.")
     reason_new_episode: ReasonNewEpisode = Field(description="SSDA903 RNE; S starts a new period.")
     legal_status: LegalStatus = Field(description="SSDA903 LS.")
-    placement: str | None = Field(default=None, max_length=3, description="SSDA903 PLACE.")
-    reason_ended: str | None = Field(default=None, max_length=3, description="SSDA903 REC.")
+    placement: Line | None = Field(default=None, max_length=3, description="SSDA903 PLACE.")
+    reason_ended: Line | None = Field(default=None, max_length=3, description="SSDA903 REC.")
 
 
-class PlanDateItem(BaseModel):
+class PlanDateItem(RequestModel):
     """A dated plan event; the same child, kind and date again is `unchanged`."""
 
     model_config = ConfigDict(extra="forbid")
     type: Literal["plan_date"]
-    child_external_id: str = Field(min_length=1, max_length=100)
+    child_external_id: Line = Field(min_length=1, max_length=100)
     kind: PlanKind
-    dated_on: date
+    dated_on: Day
 
 
 IntegrationItem = Annotated[ChildItem | EpisodeItem | PlanDateItem, Field(discriminator="type")]
@@ -126,10 +127,22 @@ _EXAMPLE = {
 }
 
 
-class IntegrationBatch(BaseModel):
+def _items_checked_one_by_one(schema: dict[str, Any]) -> None:
+    """Document `items` as the route accepts it: any value is taken into the batch, and one
+    that is not a valid child, episode or plan date fails alone in the results (issue 11: one
+    bad item never fails the batch), so the schema offers the three shapes and `{}` beside."""
+    schema["items"] = {"anyOf": [schema["items"], {}]}
+    schema.update(minItems=1, maxItems=MAX_ITEMS)
+
+
+class IntegrationBatch(RequestModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": _EXAMPLE})
     items: list[IntegrationItem] = Field(
-        description=f"1 to {MAX_ITEMS:,} items; each succeeds or fails on its own."
+        description=f"1 to {MAX_ITEMS:,} items, each a child, an episode or a plan date "
+        "(`type`). Each is validated on its own: an item that is none of them, or breaks its "
+        "shape, is accepted into the batch and fails alone, its result `failed` with a 422 "
+        "problem naming the field (`/items/3/dated_on`).",
+        json_schema_extra=_items_checked_one_by_one,
     )
 
     @field_validator("items", mode="wrap")
@@ -145,8 +158,8 @@ class IntegrationBatch(BaseModel):
 class IntegrationChildCreate(ChildCreate):
     """A child created by a case system: names are optional (some sources carry none)."""
 
-    given_name: str | None = Field(default=None, min_length=1, max_length=200)  # type: ignore[assignment]
-    family_name: str | None = Field(default=None, min_length=1, max_length=200)  # type: ignore[assignment]
+    given_name: Line | None = Field(default=None, min_length=1, max_length=200)  # type: ignore[assignment]
+    family_name: Line | None = Field(default=None, min_length=1, max_length=200)  # type: ignore[assignment]
 
 
 ItemOutcome = Literal["created", "updated", "unchanged", "failed"]

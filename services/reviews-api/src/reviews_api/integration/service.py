@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.db import id_in
@@ -123,9 +123,23 @@ async def _apply_one(
     except IntegrityError:
         detail = "The item conflicts with data already recorded; it can be sent again."
         return _failed(index, item.type, key, problem_body(409, detail, instance))
+    except DBAPIError as exc:
+        if not _value_refused(exc):
+            raise
+        # A value the validation let through but the database refused (SQLSTATE class 22):
+        # its savepoint is rolled back, and it fails alone, as an invalid item does.
+        detail = "The item holds a value the database cannot store."
+        return _failed(index, item.type, key, problem_body(422, detail, instance))
     return ItemResult(
         index=index, type=item.type, key=key, outcome=outcome, id=record_id, problem=None
     )  # type: ignore[arg-type]
+
+
+def _value_refused(exc: DBAPIError) -> bool:
+    """A data exception (PostgreSQL SQLSTATE class 22: bad text, a number or date out of
+    range), as opposed to a lost connection or a bug."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("22")
 
 
 def _key(item: Item | InvalidItem) -> str | None:

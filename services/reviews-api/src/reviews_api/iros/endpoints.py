@@ -83,13 +83,17 @@ async def suggest_iro(session: SessionDep, _: Reader, as_at: AsAt) -> Caseload:
     return best
 
 
-@router.get("/iros/{iro_id}", summary="Get an IRO", description=READ_TEXT, responses=READ_ERRORS)
+# `:uuid`: only an id matches, so another method on `/iros/suggestion` is a 405, not a 422
+# from this route reading "suggestion" as an id.
+@router.get(
+    "/iros/{iro_id:uuid}", summary="Get an IRO", description=READ_TEXT, responses=READ_ERRORS
+)
 async def get_iro(iro_id: uuid.UUID, session: SessionDep, _: Reader) -> IroRead:
     return IroRead.model_validate(await service.get_iro(session, iro_id))
 
 
 @router.patch(
-    "/iros/{iro_id}",
+    "/iros/{iro_id:uuid}",
     summary="Change an IRO's details",
     description="Set `in_post_to` when an IRO leaves, then reallocate their children. "
     + IRO_ADMIN_TEXT,
@@ -114,7 +118,7 @@ async def get_caseloads(session: SessionDep, _: Reader, as_at: AsAt) -> Caseload
 
 
 @router.get(
-    "/iros/{iro_id}/caseload",
+    "/iros/{iro_id:uuid}/caseload",
     summary="One IRO's caseload",
     description=READ_TEXT,
     responses=READ_ERRORS,
@@ -189,7 +193,7 @@ async def delete_allocation(
 
 
 @router.post(
-    "/iros/{iro_id}/reallocate",
+    "/iros/{iro_id:uuid}/reallocate",
     summary="Reallocate an IRO's children",
     description="When an IRO leaves: every child allocated to them on `from_on` moves to the IRO "
     "named in `assignments`, or else to the IRO with most room at that moment. Returns, for "

@@ -6,10 +6,12 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from iro_kit.dates import Day
+from iro_kit.text import Line, RequestModel
 from iro_kit.types import UtcTimestamp
 
 
-class IroCreate(BaseModel):
+class IroCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -21,20 +23,20 @@ class IroCreate(BaseModel):
             }
         },
     )
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     email: EmailStr
     fte: Decimal = Field(gt=0, le=1, max_digits=3, decimal_places=2, description="e.g. 0.5, 1.0")
-    in_post_from: date
-    in_post_to: date | None = Field(default=None, description="Last day in post.")
+    in_post_from: Day
+    in_post_to: Day | None = Field(default=None, description="Last day in post.")
 
 
-class IroUpdate(BaseModel):
+class IroUpdate(RequestModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"fte": 0.6}})
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Line | None = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | None = None
     fte: Decimal | None = Field(default=None, gt=0, le=1, max_digits=3, decimal_places=2)
-    in_post_from: date | None = None
-    in_post_to: date | None = None
+    in_post_from: Day | None = None
+    in_post_to: Day | None = None
 
 
 class IroRead(BaseModel):
@@ -50,7 +52,7 @@ class IroRead(BaseModel):
     updated_at: UtcTimestamp
 
 
-class AllocationCreate(BaseModel):
+class AllocationCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -58,7 +60,7 @@ class AllocationCreate(BaseModel):
         },
     )
     iro_id: uuid.UUID
-    from_on: date = Field(description="First day of the allocation.")
+    from_on: Day = Field(description="First day of the allocation.")
     reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -96,12 +98,12 @@ class CaseloadSummary(BaseModel):
     iros: list[Caseload]
 
 
-class Reassignment(BaseModel):
+class Reassignment(RequestModel):
     child_id: uuid.UUID
     iro_id: uuid.UUID
 
 
-class Reallocation(BaseModel):
+class Reallocation(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -112,7 +114,7 @@ class Reallocation(BaseModel):
             }
         },
     )
-    from_on: date = Field(description="First day with the new IRO.")
+    from_on: Day = Field(description="First day with the new IRO.")
     reason: str | None = Field(default=None, max_length=2000)
     assignments: list[Reassignment] = Field(
         default_factory=list,

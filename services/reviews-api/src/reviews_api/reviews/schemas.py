@@ -5,6 +5,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from iro_kit.dates import Day
+from iro_kit.text import RequestModel
 from iro_kit.types import UtcTimestamp
 from reviews_api.codes import LateReason, ParticipationCode, ViewsMethod, VisitKind
 
@@ -16,15 +18,15 @@ _REVIEW_EXAMPLE = {
 }
 
 
-class ReviewFields(BaseModel):
+class ReviewFields(RequestModel):
     model_config = ConfigDict(extra="forbid")
-    scheduled_for: date | None = Field(
+    scheduled_for: Day | None = Field(
         default=None, description="The date the review is booked for."
     )
-    held_on: date | None = Field(
+    held_on: Day | None = Field(
         default=None, description="The date of the meeting that concluded the review."
     )
-    series_started_on: date | None = Field(
+    series_started_on: Day | None = Field(
         default=None, description="First meeting, for a review held over a series of meetings."
     )
     participation_code: ParticipationCode | None = Field(
@@ -71,13 +73,13 @@ class ReviewRead(BaseModel):
     updated_at: UtcTimestamp
 
 
-class VisitCreate(BaseModel):
+class VisitCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"example": {"kind": "pre_review", "visited_on": "2017-04-25"}},
     )
     kind: VisitKind = Field(description="`pre_review` visit to the child, or `midway` review.")
-    visited_on: date
+    visited_on: Day
     iro_id: uuid.UUID | None = None
     notes: str | None = Field(default=None, max_length=20000)
 

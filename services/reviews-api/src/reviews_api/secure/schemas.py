@@ -5,6 +5,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from iro_kit.dates import Day
+from iro_kit.text import Line, RequestModel
 from iro_kit.types import UtcTimestamp
 from reviews_api.children.schemas import ExplainedDateRead
 
@@ -13,16 +15,16 @@ class SecurePlacementCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"example": {"started_on": "2017-06-01"}}
     )
-    started_on: date
-    ended_on: date | None = None
+    started_on: Day
+    ended_on: Day | None = None
 
 
 class SecurePlacementUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"example": {"ended_on": "2017-10-20"}}
     )
-    started_on: date | None = None
-    ended_on: date | None = None
+    started_on: Day | None = None
+    ended_on: Day | None = None
 
 
 class SecurePlacementRead(BaseModel):
@@ -35,14 +37,14 @@ class SecurePlacementRead(BaseModel):
     )
 
 
-class PanelMember(BaseModel):
+class PanelMember(RequestModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     independent: bool = Field(description="Neither a member nor an officer of the local authority.")
-    role: str | None = Field(default=None, max_length=200)
+    role: Line | None = Field(default=None, max_length=200)
 
 
-class SecureReviewCreate(BaseModel):
+class SecureReviewCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -56,7 +58,7 @@ class SecureReviewCreate(BaseModel):
             }
         },
     )
-    held_on: date
+    held_on: Day
     panel: list[PanelMember] = Field(
         description="At least three people, at least one of them independent of the authority."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
@@ -47,8 +48,9 @@ async def reviews_due(
     iro_id: IroFilter = None,
     within: Within = 20,
 ) -> Page[ReviewDue]:
-    found = await service.entries(session, rules, as_at, iro_id)
-    return _named(page.slice(service.reviews_due(found, rules, as_at, within, overdue=False)))
+    build = partial(service.reviews_due, rules=rules, as_at=as_at, within=within, overdue=False)
+    listed = await service.worklist(session, rules, as_at, iro_id, build, page)
+    return _named(listed)
 
 
 @router.get(
@@ -66,8 +68,9 @@ async def overdue_reviews(
     page: PageDep,
     iro_id: IroFilter = None,
 ) -> Page[ReviewDue]:
-    found = await service.entries(session, rules, as_at, iro_id)
-    return _named(page.slice(service.reviews_due(found, rules, as_at, 0, overdue=True)))
+    build = partial(service.reviews_due, rules=rules, as_at=as_at, within=0, overdue=True)
+    listed = await service.worklist(session, rules, as_at, iro_id, build, page)
+    return _named(listed)
 
 
 @router.get(
@@ -80,8 +83,9 @@ async def overdue_reviews(
 async def unallocated_children(
     session: SessionDep, _: Reader, rules: RulesDep, as_at: AsAt, page: PageDep
 ) -> Page[UnallocatedChild]:
-    found = await service.entries(session, rules, as_at, None)
-    return _named(page.slice(service.unallocated(found, rules, as_at)))
+    build = partial(service.unallocated, rules=rules, as_at=as_at)
+    listed = await service.worklist(session, rules, as_at, None, build, page)
+    return _named(listed)
 
 
 @router.get(
@@ -101,8 +105,9 @@ async def pre_review_visits(
     iro_id: IroFilter = None,
     within: Within = 20,
 ) -> Page[VisitDue]:
-    found = await service.entries(session, rules, as_at, iro_id, with_visits=True)
-    return _named(page.slice(service.visits_due(found, rules, as_at, within)))
+    build = partial(service.visits_due, rules=rules, as_at=as_at, within=within)
+    listed = await service.worklist(session, rules, as_at, iro_id, build, page, with_visits=True)
+    return _named(listed)
 
 
 @router.get(
@@ -122,8 +127,9 @@ async def midway_reviews(
     iro_id: IroFilter = None,
     within: Within = 20,
 ) -> Page[MidwayDue]:
-    found = await service.entries(session, rules, as_at, iro_id, with_visits=True)
-    return _named(page.slice(service.midway_due(found, rules, as_at, within)))
+    build = partial(service.midway_due, rules=rules, as_at=as_at, within=within)
+    listed = await service.worklist(session, rules, as_at, iro_id, build, page, with_visits=True)
+    return _named(listed)
 
 
 _Listed = TypeVar("_Listed", bound=Page[Any])

@@ -7,14 +7,20 @@ urgency. An authority has a few thousand looked after children at most, and an I
 
 from __future__ import annotations
 
+import gc
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from typing import TypeVar
 
+from anyio import to_thread
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from iro_kit.dates import shift
+from iro_kit.pagination import Page, PageRequest
 from iro_kit.schedule import Schedule, ScheduleRules
 from iro_kit.schedule.model import SHORT_BREAK_STATUSES
 from reviews_api.casefile import CaseFacts, load_case_facts
@@ -29,8 +35,12 @@ from reviews_api.worklists.schemas import (
     VisitDue,
 )
 
+_T = TypeVar("_T")
+# Children read per step: each step holds the event loop for a few milliseconds only.
+_CHUNK = 500
+
 # A series of short breaks stays on the worklists between breaks (rules._short_break_series_lapsed).
-_SHORT_BREAK_LOOKBACK = timedelta(days=190)
+_SHORT_BREAK_LOOKBACK_DAYS = 190
 
 
 @dataclass
@@ -52,7 +62,7 @@ async def _candidates(
     """Children to consider on `as_at`, each with the IRO allocated that day: one query."""
     looked_after = or_(Episode.end_on.is_(None), Episode.end_on > as_at)
     short_breaks = Episode.legal_status.in_(SHORT_BREAK_STATUSES) & (
-        Episode.end_on >= as_at - _SHORT_BREAK_LOOKBACK
+        Episode.end_on >= shift(as_at, -_SHORT_BREAK_LOOKBACK_DAYS)
     )
     allocated_that_day = and_(
         Allocation.child_id == Episode.child_id,
@@ -69,11 +79,49 @@ async def _candidates(
     )
     if iro_id is not None:
         query = query.where(Allocation.iro_id == iro_id)
-    rows = await session.execute(query)
-    return {
-        child_id: IroSummary(id=found_id, name=name) if found_id else None
-        for child_id, found_id, name in rows
-    }
+    found: dict[uuid.UUID, IroSummary | None] = {}
+    # Streamed in bounded partitions: turning rows into values is CPU work on the event loop,
+    # and a whole authority has thousands of children.
+    result = await session.stream(query)
+    async for partition in result.partitions(_CHUNK):
+        for child_id, found_id, name in partition:
+            found[child_id] = IroSummary(id=found_id, name=name) if found_id else None
+    return found
+
+
+_Inputs = tuple[
+    dict[uuid.UUID, IroSummary | None], dict[uuid.UUID, CaseFacts], dict[uuid.UUID, list[Visit]]
+]
+
+
+async def _inputs(
+    session: AsyncSession, as_at: date, iro_id: uuid.UUID | None, *, with_visits: bool
+) -> _Inputs:
+    """The children to consider with their IROs, case facts and (if asked) visits."""
+    candidates = await _candidates(session, as_at, iro_id)
+    ids = list(candidates)
+    cases: dict[uuid.UUID, CaseFacts] = {}
+    for start in range(0, len(ids), _CHUNK):  # bounded work on the event loop per step
+        cases.update(await load_case_facts(session, ids[start : start + _CHUNK]))
+    visits: dict[uuid.UUID, list[Visit]] = {}
+    if with_visits and ids:
+        for visit in await session.scalars(
+            select(Visit).where(
+                Visit.child_id.in_(ids),
+                Visit.deleted_at.is_(None),
+                Visit.visited_on <= as_at,
+            )
+        ):
+            visits.setdefault(visit.child_id, []).append(visit)
+    return candidates, cases, visits
+
+
+def _entries(inputs: _Inputs, rules: ScheduleRules, as_at: date) -> list[Entry]:
+    candidates, cases, visits = inputs
+    return [
+        Entry(case, case.schedule(rules, as_at), candidates[child_id], visits.get(child_id, []))
+        for child_id, case in cases.items()
+    ]
 
 
 async def entries(
@@ -84,24 +132,58 @@ async def entries(
     *,
     with_visits: bool = False,
 ) -> list[Entry]:
-    candidates = await _candidates(session, as_at, iro_id)
-    if not candidates:
-        return []
-    cases = await load_case_facts(session, candidates)
-    visits: dict[uuid.UUID, list[Visit]] = {}
-    if with_visits:
-        for visit in await session.scalars(
-            select(Visit).where(
-                Visit.child_id.in_(list(candidates)),
-                Visit.deleted_at.is_(None),
-                Visit.visited_on <= as_at,
-            )
-        ):
-            visits.setdefault(visit.child_id, []).append(visit)
-    return [
-        Entry(case, case.schedule(rules, as_at), candidates[child_id], visits.get(child_id, []))
-        for child_id, case in cases.items()
-    ]
+    """Each child to consider with their schedule on `as_at` (computed off the event loop)."""
+    inputs = await _inputs(session, as_at, iro_id, with_visits=with_visits)
+    return await to_thread.run_sync(_entries, inputs, rules, as_at)
+
+
+_pauses = 0
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """No automatic cyclic garbage collection while a worklist is built.
+
+    A whole authority's worklist holds some hundreds of thousands of objects for a second or
+    so; a full collection would scan them all several times, holding the GIL (and so the event
+    loop) for 100 ms or more each time. Nearly all of them are freed by reference counting when
+    the request ends, so nothing is lost by pausing; the collector resumes when the last
+    worklist in progress is done. Only the event loop's thread enters and leaves this.
+    """
+    global _pauses
+    _pauses += 1
+    if _pauses == 1:
+        gc.disable()
+    try:
+        yield
+    finally:
+        _pauses -= 1
+        if _pauses == 0:
+            gc.enable()
+
+
+async def worklist(
+    session: AsyncSession,
+    rules: ScheduleRules,
+    as_at: date,
+    iro_id: uuid.UUID | None,
+    build: Callable[[list[Entry]], list[_T]],
+    page: PageRequest,
+    *,
+    with_visits: bool = False,
+) -> Page[_T]:
+    """The page asked for of the worklist `build` makes (filtered and sorted, off the loop)
+    from the entries of the children to consider."""
+    with _collection_paused():
+        box = [await _inputs(session, as_at, iro_id, with_visits=with_visits)]
+
+        def work() -> Page[_T]:
+            # Schedules are CPU work: in a worker thread, so the event loop answers meanwhile.
+            # Only the page leaves it; the rest is freed by reference counting before the
+            # collector resumes (an idle worker keeps its last call's function and result).
+            return page.slice(build(_entries(box.pop(), rules, as_at)))
+
+        return await to_thread.run_sync(work)
 
 
 def _sorted(items: Iterable[tuple[date, str, object]]) -> list[object]:
@@ -198,7 +280,7 @@ def midway_due(
         item = MidwayDue(
             child=entry.child,
             iro=entry.iro,
-            previous_review_on=next_review.visit_from - timedelta(days=1),
+            previous_review_on=shift(next_review.visit_from, -1),
             midway_on=midway_on,
             review_due_by=next_review.due_by.value,
         )

@@ -81,7 +81,7 @@ async def get_scorecard(
     + READ_TEXT,
     response_model=DrillDown,
     response_model_by_alias=True,
-    responses={**file_content(ExportFormat.csv, ExportFormat.xlsx), **problem_responses(404)},
+    responses={**file_content(ExportFormat.csv, ExportFormat.xlsx), **problem_responses(404, 406)},
 )
 async def kpi_children(
     code: str,

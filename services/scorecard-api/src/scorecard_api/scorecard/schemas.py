@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from iro_kit.types import UtcTimestamp
 from scorecard_api.kpis.definitions import Direction, Rag
 
 
@@ -132,7 +133,7 @@ class Target(BaseModel):
         description="How far short of the target (in the value's units) is still amber."
     )
     updated_by: str | None
-    updated_at: datetime | None
+    updated_at: UtcTimestamp | None
 
 
 class TargetChange(BaseModel):
@@ -140,13 +141,16 @@ class TargetChange(BaseModel):
         extra="forbid",
         json_schema_extra={"example": {"target": 95, "direction": "higher", "amber_tolerance": 5}},
     )
-    target: float | None = Field(ge=0, le=100000, description="Null removes the target.")
+    # Strict: a number or null, never a boolean (`false` is not 0).
+    target: float | None = Field(
+        strict=True, ge=0, le=100000, description="Null removes the target."
+    )
     direction: Direction | None = Field(default=None, description="Default: the KPI's own.")
-    amber_tolerance: float = Field(default=5.0, ge=0, le=100000)
+    amber_tolerance: float = Field(default=5.0, strict=True, ge=0, le=100000)
 
 
 class TargetHistoryRow(BaseModel):
     changed_by: str
-    changed_at: datetime
+    changed_at: UtcTimestamp
     old: dict[str, object] | None
     new: dict[str, object]

@@ -11,6 +11,7 @@ import anyio
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from iro_kit.dates import Day
 from iro_kit.db import SessionDep
 from iro_kit.errors import FieldProblem, Unprocessable, problem_responses
 from iro_kit.exports import ExportFormat, file_content
@@ -92,8 +93,8 @@ async def kpi_trend(
     request: Request,
     session: SessionDep,
     chosen: ChartOrTableFormat,
-    first: Annotated[date, Query(alias="from", description="The first day.")],
-    last: Annotated[date, Query(alias="to", description="The last day.")],
+    first: Annotated[Day, Query(alias="from", description="The first day.")],
+    last: Annotated[Day, Query(alias="to", description="The last day.")],
 ) -> Any:
     kpi = service.kpi_or_404(code)
     windows = [default_window(d) for d in _days(first, last)]
