@@ -27,6 +27,7 @@ import httpx
 
 from iro_kit.auth import Role
 from iro_kit.tokens import mint_dev_token
+from iro_local.cli import REVIEWS_EVENT_TYPES
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = Path(__file__).resolve().parent / "fuzz_hooks.py"
@@ -77,15 +78,6 @@ def start(workdir: Path) -> list[Service]:
     """Migrate and start the three services, wired to one another as `iro serve` wires them."""
     ports = {module: free_port() for module, _, _ in SERVICES}
     base = {module: f"http://127.0.0.1:{port}" for module, port in ports.items()}
-    reviews_types = [
-        "child.changed",
-        "iro.changed",
-        "allocation.changed",
-        "review.changed",
-        "visit.changed",
-        "plan.changed",
-        "secure_review.changed",
-    ]
     wiring = {
         "REVIEWS_EVENT_ROUTES": [
             {
@@ -96,7 +88,7 @@ def start(workdir: Path) -> list[Service]:
             {
                 "subscriber": "scorecard-api",
                 "url": f"{base['scorecard_api']}/scorecard/events",
-                "types": reviews_types,
+                "types": REVIEWS_EVENT_TYPES,
             },
         ],
         "DRP_EVENT_ROUTES": [

@@ -13,27 +13,13 @@ from fastapi.routing import APIRoute
 
 from iro_kit.exports import ExportFormat, media_type
 
+from .service_apps import service_apps
+
 # Routes with a `format` parameter of their own rather than iro_kit.exports.format_dependency.
 HAND_ROLLED = {
     # Literal["json", "csv"], both served: JSON pages, CSV the whole report.
     ("get", "/reviews/v1/imports/{job_id}/errors"),
 }
-
-
-def _apps() -> list[tuple[str, FastAPI]]:
-    from drp_api.app import create_app as create_drp
-    from drp_api.settings import Settings as DrpSettings
-    from reviews_api.app import create_app as create_reviews
-    from reviews_api.settings import Settings as ReviewsSettings
-    from scorecard_api.app import create_app as create_scorecard
-    from scorecard_api.settings import Settings as ScorecardSettings
-
-    url = "sqlite+aiosqlite:///:memory:"
-    return [
-        ("reviews", create_reviews(ReviewsSettings(database_url=url))),
-        ("drp", create_drp(DrpSettings(database_url=url))),
-        ("scorecard", create_scorecard(ScorecardSettings(database_url=url))),
-    ]
 
 
 def _format_dependency(route: APIRoute) -> Callable[..., ExportFormat] | None:
@@ -74,7 +60,7 @@ def _api_routes(app: FastAPI) -> list[tuple[str, APIRoute]]:
 
 def _format_operations() -> list[tuple[str, str, str, list[str], dict[str, Any], APIRoute]]:
     found = []
-    for name, app in _apps():
+    for name, app in service_apps():
         schema = app.openapi()
         paths, schemas = schema["paths"], schema["components"]["schemas"]
         for path, route in _api_routes(app):

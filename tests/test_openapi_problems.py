@@ -8,21 +8,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-
-def _apps() -> list[tuple[str, FastAPI]]:
-    from drp_api.app import create_app as create_drp
-    from drp_api.settings import Settings as DrpSettings
-    from reviews_api.app import create_app as create_reviews
-    from reviews_api.settings import Settings as ReviewsSettings
-    from scorecard_api.app import create_app as create_scorecard
-    from scorecard_api.settings import Settings as ScorecardSettings
-
-    url = "sqlite+aiosqlite:///:memory:"
-    return [
-        ("reviews", create_reviews(ReviewsSettings(database_url=url))),
-        ("drp", create_drp(DrpSettings(database_url=url))),
-        ("scorecard", create_scorecard(ScorecardSettings(database_url=url))),
-    ]
+from .service_apps import service_apps
 
 
 def _operations(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:
@@ -34,7 +20,9 @@ def _operations(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
-@pytest.mark.parametrize(("name", "app"), _apps(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("name", "app"), service_apps(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_implied_problems_are_documented(name: str, app: FastAPI) -> None:
     missing = []
     for method, path, operation in _operations(app):
@@ -54,7 +42,7 @@ def test_implied_problems_are_documented(name: str, app: FastAPI) -> None:
 
 
 def test_routes_that_refuse_a_reference_or_a_format_document_it() -> None:
-    apps = dict(_apps())
+    apps = dict(service_apps())
     raise_dispute = apps["drp"].openapi()["paths"]["/drp/v1/disputes"]["post"]
     assert "404" in raise_dispute["responses"]  # reviews-api has no such child
     drill_down = apps["scorecard"].openapi()["paths"]["/scorecard/v1/kpis/{code}/children"]["get"]
