@@ -139,3 +139,36 @@ def test_format_dependency_documents_and_serves_exactly_the_offered_formats() ->
     # Not documented, so invalid (422); only Accept can ask for what is not served (406).
     assert client.get("/things", params={"format": "png"}).status_code == 422
     assert client.get("/things", headers={"Accept": "image/png"}).status_code == 406
+
+
+@pytest.mark.parametrize("chosen", [ExportFormat.csv, ExportFormat.xlsx, ExportFormat.html])
+def test_a_file_is_rendered_in_a_worker_thread_not_on_the_event_loop(
+    chosen: ExportFormat,
+) -> None:
+    import threading
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from iro_kit.exports import file_response
+
+    threads: dict[str, int] = {}
+
+    def cell(row: int) -> str:
+        threads.setdefault("render", threading.get_ident())
+        return f"row {row}"
+
+    table = Table("Rows", [Column("Row", cell)], list(range(3)))
+    app = FastAPI()
+
+    @app.get("/file")
+    async def route() -> object:
+        threads["loop"] = threading.get_ident()
+        return file_response(table, chosen, "rows-2026-12-02")
+
+    with TestClient(app) as client:
+        response = client.get("/file")
+    assert response.status_code == 200
+    assert int(response.headers["content-length"]) == len(response.content) > 0
+    assert f'filename="rows-2026-12-02.{chosen.value}"' in response.headers["content-disposition"]
+    assert threads["render"] != threads["loop"]

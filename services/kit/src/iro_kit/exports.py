@@ -18,13 +18,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import partial
 from typing import Annotated, Any, Literal
 
+import anyio
 from fastapi import Header, Query, Response
 from openpyxl import Workbook
 from openpyxl.drawing.image import Image
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from starlette.types import Receive, Scope, Send
 
 from iro_kit.errors import ProblemError
 from iro_kit.text import without_control_characters
@@ -299,21 +302,41 @@ def to_html_report(title: str, heading: Sequence[str], parts: Sequence[Table | C
     return _html_page(title, heading, "".join(sections))
 
 
+class RenderedFile(Response):
+    """A file rendered in a worker thread when it is sent, not on the event loop: a large
+    tracker or table as XLSX takes seconds of CPU, and `/health/live` must keep answering."""
+
+    def __init__(self, render: Callable[[], bytes], media_type: str, headers: dict[str, str]):
+        self._render: Callable[[], bytes] | None = render
+        super().__init__(content=b"", media_type=media_type, headers=headers)
+
+    def rendered(self) -> bytes:
+        """The file's bytes, rendered on first use (in the calling thread)."""
+        if self._render is not None:
+            self.body, self._render = self._render(), None
+            self.headers["content-length"] = str(len(self.body))
+        return bytes(self.body)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await anyio.to_thread.run_sync(self.rendered)
+        await super().__call__(scope, receive, send)
+
+
 def file_response(
     table: Table, chosen: ExportFormat, filename: str, heading: Sequence[str] = ()
-) -> Response:
+) -> RenderedFile:
     """The table as a file named `<filename>.<format>`; `filename` should carry the date."""
     if chosen is ExportFormat.csv:
-        content, media = to_csv(table), f"{CSV_TYPE}; charset=utf-8"
+        render, media = partial(to_csv, table), f"{CSV_TYPE}; charset=utf-8"
     elif chosen is ExportFormat.xlsx:
-        content, media = to_xlsx(table), XLSX_TYPE
+        render, media = partial(to_xlsx, table), XLSX_TYPE
     elif chosen is ExportFormat.html:
-        content, media = to_html(table, heading), f"{HTML_TYPE}; charset=utf-8"
+        render, media = partial(to_html, table, heading), f"{HTML_TYPE}; charset=utf-8"
     else:
         raise ValueError("JSON is the route's own response model")
     disposition = "inline" if chosen is ExportFormat.html else "attachment"
-    return Response(
-        content=content,
+    return RenderedFile(
+        render,
         media_type=media,
         headers={"Content-Disposition": f'{disposition}; filename="{filename}.{chosen.value}"'},
     )

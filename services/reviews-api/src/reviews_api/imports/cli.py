@@ -166,7 +166,7 @@ async def _write_errors(session: Any, job_id: Any, path: Path) -> None:
     problems = await session.scalars(
         select(ImportProblem).where(ImportProblem.job_id == job_id).order_by(ImportProblem.position)
     )
-    report = bytes(errors_csv(job_id, problems).body)
+    report = await asyncio.to_thread(errors_csv(job_id, problems).rendered)
     await asyncio.to_thread(path.write_bytes, report)
 
 

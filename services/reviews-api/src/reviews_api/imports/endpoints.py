@@ -19,7 +19,7 @@ from iro_kit.auth import Principal, Role, require_roles, roles_text
 from iro_kit.dates import today
 from iro_kit.db import SessionDep
 from iro_kit.errors import FieldProblem, NotFound, ProblemError, invalid, problem_responses
-from iro_kit.exports import Column, ExportFormat, Table, file_response
+from iro_kit.exports import Column, ExportFormat, RenderedFile, Table, file_response
 from iro_kit.logging import get_logger
 from iro_kit.pagination import Page, PageDep
 from reviews_api.deps import (
@@ -248,7 +248,7 @@ async def list_import_errors(
     return page.page(items, has_more=len(rows) > page.limit, total=total)
 
 
-def errors_csv(job_id: uuid.UUID, problems: Any) -> Response:
+def errors_csv(job_id: uuid.UUID, problems: Any) -> RenderedFile:
     """The whole report, written by the kit's export code (which keeps formulas as text: a
     file or CHILD from the upload may start with `=`)."""
     table = Table("Import errors", ERROR_REPORT, list(problems))
