@@ -290,6 +290,8 @@ def _dev(claims: dict[str, Any]) -> str:
         ({"exp": int(time.time()) + 100 * 365 * 86400}, "lives longer than this platform accepts"),
         ({"sub": "officer\x00"}, "`sub` claim holds a control character"),
         ({"name": "A\nB"}, "`name` claim holds a control character"),
+        ({"sub": "x" * 201}, "`sub` claim is over 200 characters"),
+        ({"name": "N" * 201}, "`name` claim is over 200 characters"),
     ],
     ids=[
         "exp-numeric-string",
@@ -299,6 +301,8 @@ def _dev(claims: dict[str, Any]) -> str:
         "100-year-life",
         "nul-in-sub",
         "newline-in-name",
+        "201-character-sub",
+        "201-character-name",
     ],
 )
 def test_tokens_with_odd_dates_subjects_or_lifetimes_are_refused(

@@ -182,6 +182,11 @@ REFUSED = {
         "r.zip holds no files",
     ),
     "not a zip": (lambda: b"PK\x03\x04" + b"\x00" * 40, "r.zip is not a zip file"),
+    "a member named with a control character": (
+        # \x01: zipfile itself cuts a member's name at a NUL.
+        lambda: _zip(("head\x01er.csv", HEADER.encode())),
+        "r.zip holds a file whose name has a control character",
+    ),
 }
 
 
@@ -276,6 +281,51 @@ def test_an_empty_return_gets_a_summary_of_zeros(api: TestClient) -> None:
         "ignored": 0,
     }
     assert api.get(IMPORTS, headers=IRO).status_code == 200
+
+
+# -- the text rule (iro_kit.text): PostgreSQL cannot store NUL, so no file name or cell with one
+# reaches a row; on PostgreSQL these were a 500 and a job failed as a whole.
+
+
+def test_a_file_named_with_a_control_character_is_a_422_and_starts_no_job(api: TestClient) -> None:
+    # Written by hand: httpx would percent-encode the NUL, a browser or curl need not.
+    boundary = "iro-test-boundary"
+    body = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="files"; filename="head\x00er.csv"\r\n'
+        "Content-Type: text/csv\r\n\r\n"
+        f"{HEADER}\r\n--{boundary}--\r\n"
+    ).encode()
+    response = api.post(
+        f"{IMPORTS}/ssda903",
+        content=body,
+        headers={**SUPPORT, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+    body = assert_problem(response, 422, "validation-error", "/files")
+    assert "control character" in body["errors"][0]["message"]
+    assert api.get(IMPORTS, headers=SUPPORT).json()["items"] == []
+
+
+def test_a_cell_with_a_control_character_holds_back_only_its_row(api: TestClient) -> None:
+    header = (
+        "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB\n"
+        "NUL\x001,1,01/02/2010,WBRI,,,\n"
+        "NUL2,1,01/02/2010,WB\x00RI,,,\n"
+        "CLEAN3,1,01/02/2010,WBRI,,,\n"
+    )
+    response = upload(api, [("files", ("header.csv", header.encode(), "text/csv"))])
+    job = wait_for(api, response.headers["Location"])
+
+    assert job["status"] == "finished", job
+    report = api.get(job["links"]["errors_csv"], headers=SUPPORT)
+    rows = list(csv.reader(io.StringIO(report.text)))[1:]
+    assert [(line, child, field, code) for _, line, child, field, code, _ in rows] == [
+        ("2", "", "CHILD", "control_character"),
+        ("3", "NUL2", "ETHNIC", "control_character"),
+    ]
+    assert "\x00" not in report.text
+    assert job["summary"]["rows"]["loaded"] == 1
 
 
 # -- the error report --------------------------------------------------------------------------

@@ -27,6 +27,10 @@ from iro_kit.errors import Forbidden, Unauthorized
 from iro_kit.settings import ServiceSettings
 from iro_kit.text import refused_character
 
+# The longest `sub`, `name` or `email` a token may carry: the columns that store them (e.g.
+# `created_by`, `recorded_by_name`) hold 200 characters.
+MAX_CLAIM_CHARACTERS = 200
+
 
 class Role(StrEnum):
     iro = "iro"
@@ -128,11 +132,18 @@ class TokenVerifier:
         if not isinstance(subject, str) or not subject.strip():
             raise Unauthorized("The token's `sub` claim must be a non-empty string.")
         # `sub` and `name` are stored with what the caller writes (`created_by`, names on
-        # records): held to the text rule, so PostgreSQL and SQLite store them alike.
+        # records): held to the text rule and to the columns' length, so PostgreSQL and
+        # SQLite store them alike.
         for name in ("sub", "name", "email"):
             value = claims.get(name)
-            if isinstance(value, str) and refused_character(value, single_line=True):
+            if not isinstance(value, str):
+                continue
+            if refused_character(value, single_line=True):
                 raise Unauthorized(f"The token's `{name}` claim holds a control character.")
+            if len(value) > MAX_CLAIM_CHARACTERS:
+                raise Unauthorized(
+                    f"The token's `{name}` claim is over {MAX_CLAIM_CHARACTERS} characters."
+                )
         if claims["exp"] - claims["iat"] > self._settings.jwt_max_lifetime_seconds:
             raise Unauthorized(
                 "The bearer token lives longer than this platform accepts "

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from iro_kit.text import refused_character, without_control_characters
+
 if TYPE_CHECKING:
     from reviews_api.settings import Settings
 
@@ -138,6 +140,13 @@ class Row:
             if position < len(self._values):
                 return self._values[position]
         return default
+
+    def items(self) -> Iterator[tuple[str, str]]:
+        """(column, value) for each named column the row reaches."""
+        for column in self._index:
+            value = self.get(column)
+            if value:
+                yield column, value
 
     def __getitem__(self, column: str) -> str:
         for position in self._index[column]:
@@ -257,6 +266,11 @@ class _Unpacker:
                     continue
                 if member.filename.rsplit("/", 1)[-1].startswith((".", "__MACOSX")):
                     continue
+                if refused_character(member.filename, single_line=True):
+                    raise UnreadableUpload(
+                        f"{without_control_characters(name)} holds a file whose name has a "
+                        "control character."
+                    )
                 files.append(Upload(member.filename, self._read(archive, member, name)))
         if not files:
             raise UnreadableUpload(f"{name} holds no files: zip the CSV files of the return.")
@@ -389,7 +403,8 @@ def read_csv(upload: Upload) -> CsvFile:
                     parsed.blank_lines += 1
                 continue
             if not parsed.columns:
-                parsed.columns = [cell.upper() for cell in cells]
+                # Column names are written into the job: stored alike on both back ends.
+                parsed.columns = [without_control_characters(cell).upper() for cell in cells]
                 index = _index(parsed.columns)
                 continue
             parsed.row_count += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from iro_kit.text import refused_character
 from reviews_api.imports.dates import format_date, parse_date
 from reviews_api.imports.files import LOADED_KINDS, CsvFile, FileKind, Row
 from reviews_api.imports.plan import FileReport, ImportIssue
@@ -98,6 +99,19 @@ class RowChecker:
 
     def _child(self, file: CsvFile, line: int, row: Row) -> str | None:
         child = row.get("CHILD", "")
+        child_is_text = refused_character(child, single_line=True) is None
+        for column, value in row.items():
+            # One rule for text on both back ends (iro_kit.text): PostgreSQL cannot store NUL,
+            # so a row holding a control character is held back here, alike on SQLite.
+            character = refused_character(value, single_line=True)
+            if character is not None:
+                clean = child if child_is_text else None  # never a raw id
+                message = (
+                    f"{column} holds the control character U+{ord(character):04X}; "
+                    "the row is not read."
+                )
+                self._issue(file, line, clean, column, "control_character", message)
+                return None
         self.reports[file.name].rows_by_child[child] += 1
         if not child:
             self._issue(file, line, None, "CHILD", "required", "CHILD is required.")

@@ -8,6 +8,7 @@ urgency. An authority has a few thousand looked after children at most, and an I
 from __future__ import annotations
 
 import gc
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -138,6 +139,8 @@ async def entries(
 
 
 _pauses = 0
+_paused_since = 0.0
+_LONGEST_PAUSE = 30.0  # seconds
 
 
 @contextmanager
@@ -149,11 +152,19 @@ def _collection_paused() -> Iterator[None]:
     loop) for 100 ms or more each time. Nearly all of them are freed by reference counting when
     the request ends, so nothing is lost by pausing; the collector resumes when the last
     worklist in progress is done. Only the event loop's thread enters and leaves this.
+
+    Worklists that overlap without end (readers polling) would keep the collector off for
+    good, and cyclic garbage from every other request would pile up: so once the pause has
+    lasted `_LONGEST_PAUSE` seconds, the next worklist to start collects once before it runs.
     """
-    global _pauses
+    global _pauses, _paused_since
     _pauses += 1
     if _pauses == 1:
         gc.disable()
+        _paused_since = time.monotonic()
+    elif time.monotonic() - _paused_since > _LONGEST_PAUSE:
+        gc.collect()
+        _paused_since = time.monotonic()
     try:
         yield
     finally:
