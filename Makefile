@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export UV_PYTHON ?= $(PYTHON)
 
-.PHONY: run test migrate sync uv lint format bench compose-config token fuzz
+.PHONY: run test migrate sync uv lint format bench compose-config token fuzz openapi client
 
 # uv from PyPI with pip; on a system Python that refuses pip installs (PEP 668, e.g. Debian's),
 # into the user's site instead.
@@ -55,8 +55,17 @@ FUZZ_EXAMPLES ?= 100
 fuzz: sync
 	.ci/fuzz --examples $(FUZZ_EXAMPLES) --record bench/results/fuzz-$$(date -u +%F).json
 
-token: sync
-	@$(UV) run --frozen iro token --role $(or $(ROLE),iro_manager)
+# The OpenAPI snapshots (services/*/openapi.json) from the code; commit them with the change.
+openapi: sync
+	$(UV) run --frozen iro openapi
+
+# The TypeScript client (clients/typescript) from the snapshots, type-checked; needs npm.
+client:
+	.ci/ts-client
+
+# Prints only the token (uv's own messages go to stderr): TOKEN=$$(make -s token ROLE=iro).
+token: uv
+	@$(UV) run --frozen --quiet iro token --role $(or $(ROLE),iro_manager)
 
 compose-config:
 	docker-compose config -q

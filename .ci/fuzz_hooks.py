@@ -16,14 +16,15 @@ from typing import Any
 import schemathesis
 
 TOKENS: dict[str, str] = json.loads(Path(os.environ["IRO_FUZZ_TOKENS"]).read_text())
-# iro_kit.auth.roles_text: "Roles: `iro`, `iro_manager`." or "Roles: any authenticated caller."
+# iro_kit.access.roles_sentence: "Roles: `iro`, `iro_manager`." or "Roles: any authenticated
+# caller."
 _ROLES_SENTENCE = re.compile(r"Roles: ((?:`[a-z_]+`(?:, )?)+|any authenticated caller)\.")
 _ROLE = re.compile(r"`([a-z_]+)`")
 
 
 def roles_key(description: str | None) -> str | None:
     """The token key for an operation's documented roles; None when it documents none."""
-    if "as one of the platform's producing services" in (description or ""):
+    if "one of the platform's producing services" in (description or ""):
         return "producer"  # the event inboxes: `integration`, with a producer's subject
     match = _ROLES_SENTENCE.search(description or "")
     if match is None:
@@ -49,3 +50,25 @@ class RoleToken:
     def set(self, case: Any, data: str | None, context: Any) -> None:
         if data is not None:
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+@schemathesis.check
+def problem_type_is_documented(ctx: Any, response: Any, case: Any) -> None:
+    """Every problem+json answer names a type of the service's catalogue (`x-problem-types`,
+    iro_kit.problem_types), with the status the catalogue gives it."""
+    media = (response.headers.get("content-type") or [""])[0]
+    if not media.startswith("application/problem+json"):
+        return
+    body = json.loads(response.content or b"{}")
+    catalogue = {
+        entry["type"]: entry["status"]
+        for entry in case.operation.schema.raw_schema.get("x-problem-types", [])
+    }
+    kind = body.get("type")
+    if kind not in catalogue:
+        raise AssertionError(f"problem type {kind!r} is not in the OpenAPI's x-problem-types")
+    if catalogue[kind] != response.status_code:
+        raise AssertionError(
+            f"problem type {kind!r} is documented with status {catalogue[kind]}, "
+            f"answered with {response.status_code}"
+        )

@@ -165,6 +165,7 @@ def start_gateway(directory: Path, upstreams: dict[str, str], rate: int = 50) ->
         "GATEWAY_RATE_PER_SECOND": str(rate),
         "GATEWAY_BURST": str(rate),
         "GATEWAY_CONF_DIR": str(directory),
+        "GATEWAY_CORS_ALLOW_ORIGINS": "",  # none, as in compose; a test may pass its own
         **upstreams,
     }
     for template in GATEWAY_TEMPLATES.glob("*.template"):

@@ -28,9 +28,44 @@ DRP = "/drp/v1"
 INTEGRATION = bearer("integration", subject="lcs")
 IRO = bearer("iro", subject="iro-fault", name="Alex Morgan")
 MANAGER = bearer("iro_manager", subject="manager-fault")
+REVIEWS_RELAY = bearer("integration", subject="reviews-api")  # delivers to drp-api's inbox
 EPISODE_START = "2017-04-03"
 # In timescale for a period from 3 April 2017: first, second, then two subsequent reviews.
 REVIEW_DATES = ("2017-05-02", "2017-08-01", "2018-01-16", "2018-07-10")
+
+
+def _event(type_: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "/reviews-api",
+        "type": type_,
+        "subject": data["id"],
+        "time": "2026-11-26T10:00:00Z",
+        "data": data,
+    }
+
+
+def people_events(
+    children: list[tuple[str, str]], iros: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """reviews-api's `child.changed` for each (id, external id) and `iro.changed` for each
+    (id, name): a dispute names its child and IRO by id, and drp-api takes the rest from the
+    copy it keeps from these events."""
+    return [
+        _event("child.changed", {
+            "id": child_id, "external_id": external_id, "given_name": "Sam",
+            "family_name": "Taylor", "date_of_birth": "2010-06-15", "sex": "female",
+            "periods_of_care": [], "deleted": False, "version": 1,
+        })
+        for child_id, external_id in children
+    ] + [
+        _event("iro.changed", {
+            "id": iro_id, "name": name, "email": "alex@la.example", "fte": 1.0,
+            "in_post_from": "2015-01-01", "in_post_to": None, "version": 1,
+        })
+        for iro_id, name in iros
+    ]  # fmt: skip
 
 
 @dataclass
@@ -66,7 +101,24 @@ class Load:
     writes: list[Write] = field(default_factory=list)
     children: list[Child] = field(default_factory=list)
     disputes: list[str] = field(default_factory=list)  # child external ids with a 201 dispute
+    # Children drp-api's copy knows, each for one dispute (id, external id), and their IRO.
+    people: list[tuple[str, str]] = field(default_factory=list)
+    iro_id: str = ""
     skipped: int = 0  # ticks when the concurrency cap was reached (the machine fell behind)
+
+    async def announce_people(self, drp_url: str, children: int) -> None:
+        """Before the load: tells drp-api (directly, as reviews-api's relay would; the gateway
+        keeps inboxes internal) of `children` children and one IRO to raise disputes about."""
+        self.iro_id = str(uuid.uuid4())
+        fresh = [(str(uuid.uuid4()), f"FT-D-{uuid.uuid4().hex[:10]}") for _ in range(children)]
+        async with httpx.AsyncClient(base_url=drp_url, timeout=60) as inbox:
+            for start in range(0, len(fresh), 100):
+                batch = people_events(fresh[start : start + 100], [])
+                if start == 0:
+                    batch += people_events([], [(self.iro_id, "Alex Morgan")])
+                response = await inbox.post("/drp/events", json=batch, headers=REVIEWS_RELAY)
+                assert response.status_code == 200, response.text
+        self.people = fresh
 
     async def run(self, seconds: float, rate: float, max_in_flight: int = 48) -> None:
         """An open-loop load: one operation every 1/rate seconds, whatever the answers take."""
@@ -94,7 +146,7 @@ class Load:
             await self.create_child()
         elif roll < 0.40:
             await self.write_for(random.choice(idle))
-        elif roll < 0.48:
+        elif roll < 0.48 and self.people:
             await self.raise_dispute()
         else:
             await self.read(random.choice(self.children))
@@ -168,11 +220,11 @@ class Load:
             child.busy = False
 
     async def raise_dispute(self) -> None:
-        external_id = f"FT-D-{uuid.uuid4().hex[:10]}"
+        child_id, external_id = self.people.pop()  # one dispute per child: its key
         body = {
-            "child": {"id": str(uuid.uuid4()), "external_id": external_id, "name": "Sam Taylor"},
+            "child_id": child_id,
             "category": "lac",
-            "raised_by": {"id": str(uuid.uuid4()), "name": "Alex Morgan"},
+            "iro_id": self.iro_id,
             "raised_on": "2017-04-13",
             "themes": ["drift_and_delay"],
             "issue": "No permanence plan was agreed at the second review.",

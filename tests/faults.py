@@ -180,9 +180,7 @@ def fault_topology(workdir: Path) -> Iterator[tuple[Cluster, dict[str, RunningSe
     """Cluster, services and gateway (rate limit out of the way), torn down in reverse."""
     with ExitStack() as stack:
         cluster = stack.enter_context(postgres_cluster())
-        services = stack.enter_context(
-            fault_services(workdir, cluster, {"DRP_PEOPLE_FROM_EVENTS": "false"})
-        )
+        services = stack.enter_context(fault_services(workdir, cluster))
         upstreams = {
             f"{info.env_prefix}UPSTREAM": f"127.0.0.1:{services[info.module].port}"
             for info in SERVICES

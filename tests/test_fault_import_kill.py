@@ -308,7 +308,7 @@ class Burst:
                         "name": f"IRO {tag}",
                         "email": f"iro-{tag}@fault.example",
                         "fte": 1.0,
-                        "in_post_from": "2020-01-01",
+                        "start_on": "2020-01-01",
                     }
                 else:
                     kind, path, headers = "child", "/reviews/v1/children", INTEGRATION

@@ -43,10 +43,13 @@ async def _watch_readiness(
             await asyncio.sleep(0.1)
 
 
-async def _scenario(cluster, gateway) -> dict[str, object]:  # type: ignore[no-untyped-def]
+async def _scenario(cluster, gateway, services) -> dict[str, object]:  # type: ignore[no-untyped-def]
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     async with httpx.AsyncClient(base_url=gateway.url, timeout=60, limits=limits) as client:
         load = Load(client)
+        # Raises are 8% of operations: twice what the run should need, and some to spare.
+        total_seconds = WARM_UP + 2 * AFTER_EACH_RESTART
+        await load.announce_people(services["drp_api"].url, int(total_seconds * RATE * 0.16) + 100)
         stop = asyncio.Event()
         seen: list[tuple[float, str, int]] = []
         watcher = asyncio.create_task(_watch_readiness(gateway.url, stop, seen))
@@ -86,7 +89,7 @@ def test_postgres_restart_under_load_gives_only_503s_and_loses_nothing(
 ) -> None:
     with fault_topology(tmp_path) as (cluster, services, gateway):
         rss_before = rss_of(services)
-        outcome = asyncio.run(_scenario(cluster, gateway))
+        outcome = asyncio.run(_scenario(cluster, gateway, services))
         rss_after = rss_of(services)
         final_readiness = readiness(gateway)
     load: Load = outcome["load"]  # type: ignore[assignment]

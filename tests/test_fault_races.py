@@ -4,7 +4,7 @@ Each race is run TRIALS times on a fresh child; in each trial its requests are r
 together from a barrier (tests/races_support.py), so they are in the services at once. The
 invariants are checked after every trial, and every trial counts:
 
-1. parallel allocations for one child (different IROs, same or different `from_on`): exactly
+1. parallel allocations for one child (different IROs, same or different `start_on`): exactly
    one open allocation afterwards, the history without overlap; losers get a 409;
 2. parallel review writes for one child (distinct `held_on` dates, and the episode's start
    moved at the same moment): every stored `sequence`, `due_by`, `in_timescale` and period
@@ -41,6 +41,7 @@ import pytest
 from iro_kit.testing import bearer, postgres_admin_url, skip_unless_available
 
 from .conftest import SERVICES, Gateway, RunningService, start_gateway
+from .fault_load import REVIEWS_RELAY, people_events
 from .races_support import Call, Outcome, RaceFigures, racer, record
 
 TRIALS = 20
@@ -90,6 +91,17 @@ class Stack:
         assert episode.status_code == 201, episode.text
         return child_id, episode.json()["id"]
 
+    def announce(self, children: list[tuple[str, str]], iros: list[tuple[str, str]]) -> None:
+        """Tells drp-api of children and IROs as reviews-api's relay would, at its own port
+        (the gateway keeps inboxes internal)."""
+        response = httpx.post(
+            f"{self.services['drp_api'].url}/drp/events",
+            json=people_events(children, iros),
+            headers=REVIEWS_RELAY,
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+
     def get(self, path: str, **params: Any) -> Any:
         response = self.setup.get(path, params=params, headers=MANAGER)
         assert response.status_code == 200, response.text
@@ -106,11 +118,7 @@ def stack(
             "postgres",
             "the races need PostgreSQL (SQLite serialises writers): set IRO_TEST_POSTGRES_URL",
         )
-    with pytest.MonkeyPatch.context() as env:
-        # drp-api takes the child and IRO a raise names as given: race 4 is about the key,
-        # not the copy of people kept from events (tests/test_events_e2e.py covers that).
-        env.setenv("DRP_PEOPLE_FROM_EVENTS", "false")
-        services: dict[str, RunningService] = request.getfixturevalue("running_services")
+    services: dict[str, RunningService] = request.getfixturevalue("running_services")
     upstreams = {
         f"{info.env_prefix}UPSTREAM": f"127.0.0.1:{services[info.module].port}" for info in SERVICES
     }
@@ -158,7 +166,7 @@ def test_parallel_allocations_leave_one_open_allocation(stack: Stack, record_pro
                 "name": f"Race IRO {n}",
                 "email": f"race-iro-{n}-{uuid.uuid4().hex[:6]}@la.example",
                 "fte": 1.0,
-                "in_post_from": "2015-01-01",
+                "start_on": "2015-01-01",
             },
             headers=MANAGER,
         )
@@ -175,7 +183,7 @@ def test_parallel_allocations_leave_one_open_allocation(stack: Stack, record_pro
                     f"/reviews/v1/children/{child_id}/allocations",
                     {
                         "iro_id": iro,
-                        "from_on": (date(2017, 1, 3) + timedelta(days=max(0, n - 4))).isoformat(),
+                        "start_on": (date(2017, 1, 3) + timedelta(days=max(0, n - 4))).isoformat(),
                     },
                     MANAGER,
                 )
@@ -190,16 +198,16 @@ def test_parallel_allocations_leave_one_open_allocation(stack: Stack, record_pro
 
 def _allocation_problems(history: list[dict[str, Any]]) -> list[str]:
     problems = []
-    open_ones = [a for a in history if a["to_on"] is None]
+    open_ones = [a for a in history if a["end_on"] is None]
     if len(open_ones) != 1:
-        problems.append(f"{len(open_ones)} open allocations: {[a['from_on'] for a in open_ones]}")
-    ordered = sorted(history, key=lambda a: a["from_on"])
+        problems.append(f"{len(open_ones)} open allocations: {[a['start_on'] for a in open_ones]}")
+    ordered = sorted(history, key=lambda a: a["start_on"])
     for before, after in pairwise(ordered):
-        expected_end = (date.fromisoformat(after["from_on"]) - timedelta(days=1)).isoformat()
-        if before["to_on"] != expected_end:
+        expected_end = (date.fromisoformat(after["start_on"]) - timedelta(days=1)).isoformat()
+        if before["end_on"] != expected_end:
             problems.append(
-                f"allocation from {before['from_on']} ends {before['to_on']}, "
-                f"the next starts {after['from_on']}"
+                f"allocation from {before['start_on']} ends {before['end_on']}, "
+                f"the next starts {after['start_on']}"
             )
     return problems
 
@@ -231,12 +239,13 @@ def test_parallel_review_writes_leave_the_stored_chain_as_recomputed(
                 for day in days
             ]
             # The episode's start moves at the same moment: the first review's due date moves.
+            # The episode was just created, so its ETag is "1" (reviews' writes leave it alone).
             calls.append(
                 (
                     "PATCH",
                     f"/reviews/v1/episodes/{episode_id}",
                     {"start_on": "2017-01-02"},
-                    INTEGRATION,
+                    {**INTEGRATION, "If-Match": '"1"'},
                 )
             )
             outcomes = race.fire(calls)
@@ -329,15 +338,15 @@ def test_parallel_raises_with_one_key_make_one_dispute(stack: Stack, record_prop
     figures = RaceFigures("parallel_raises_one_key", extra={"requests_per_trial": RAISES})
     with racer(stack.gateway.url, RAISES) as race:
         for trial in range(TRIALS):
-            child = {
-                "id": str(uuid.uuid4()),
-                "external_id": f"RACE-DRP-{trial}",
-                "name": "Sam Race",
-            }
+            child = {"id": str(uuid.uuid4()), "external_id": f"RACE-DRP-{trial}"}
+            iro_id = str(uuid.uuid4())
+            # Race 4 is about the key, not the copy of people kept from events
+            # (tests/test_events_e2e.py covers that): drp-api is told of them directly.
+            stack.announce([(child["id"], child["external_id"])], [(iro_id, "Alex Morgan")])
             body = {
-                "child": child,
+                "child_id": child["id"],
                 "category": "lac",
-                "raised_by": {"id": str(uuid.uuid4()), "name": "Alex Morgan"},
+                "iro_id": iro_id,
                 "raised_on": "2017-04-13",
                 "themes": ["drift_and_delay", "permanency"],
                 "issue": "No permanence plan was agreed at the second review.",

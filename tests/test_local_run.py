@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,21 @@ def test_the_local_run_routes_events_to_where_it_listens() -> None:
 
     assert "http://127.0.0.1:8000/drp/events" in local_event_routes("0.0.0.0", 8000)  # noqa: S104
     assert "http://10.1.2.3:9000/drp/events" in local_event_routes("10.1.2.3", 9000)
+
+
+@pytest.mark.parametrize("silent", [True, False])
+def test_make_token_prints_only_the_token(silent: bool) -> None:
+    """`TOKEN=$(make -s token ROLE=iro)` (the README's) captures a JWT and nothing else."""
+    import shutil
+
+    if shutil.which("make") is None:
+        pytest.skip("needs make")
+    args = ["make", *(["-s"] if silent else []), "token", "ROLE=iro"]
+    root = Path(__file__).resolve().parents[1]
+    # As from a newcomer's shell, not from inside `make test` (a nested make announces the
+    # directories it enters).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    out = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, check=True).stdout
+    lines = out.splitlines()
+    assert len(lines) == 1, out
+    assert lines[0].count(".") == 2 and lines[0].startswith("eyJ"), out

@@ -12,8 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from iro_kit.exports import ExportFormat, media_type
-
-from .service_apps import service_apps
+from iro_local.openapi import service_apps
 
 # Routes with a `format` parameter of their own rather than iro_kit.exports.format_dependency.
 HAND_ROLLED = {
@@ -60,7 +59,7 @@ def _api_routes(app: FastAPI) -> list[tuple[str, APIRoute]]:
 
 def _format_operations() -> list[tuple[str, str, str, list[str], dict[str, Any], APIRoute]]:
     found = []
-    for name, app in service_apps():
+    for name, app in service_apps().items():
         schema = app.openapi()
         paths, schemas = schema["paths"], schema["components"]["schemas"]
         for path, route in _api_routes(app):

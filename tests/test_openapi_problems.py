@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from .service_apps import service_apps
+from iro_local.openapi import service_apps
 
 
 def _operations(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:
@@ -21,7 +21,7 @@ def _operations(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 @pytest.mark.parametrize(
-    ("name", "app"), service_apps(), ids=lambda v: v if isinstance(v, str) else ""
+    ("name", "app"), list(service_apps().items()), ids=lambda v: v if isinstance(v, str) else ""
 )
 def test_implied_problems_are_documented(name: str, app: FastAPI) -> None:
     missing = []
@@ -42,7 +42,7 @@ def test_implied_problems_are_documented(name: str, app: FastAPI) -> None:
 
 
 def test_routes_that_refuse_a_reference_or_a_format_document_it() -> None:
-    apps = dict(service_apps())
+    apps = service_apps()
     raise_dispute = apps["drp"].openapi()["paths"]["/drp/v1/disputes"]["post"]
     assert "404" in raise_dispute["responses"]  # reviews-api has no such child
     drill_down = apps["scorecard"].openapi()["paths"]["/scorecard/v1/kpis/{code}/children"]["get"]

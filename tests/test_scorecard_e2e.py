@@ -215,8 +215,8 @@ class Entry:
         body = {"start_on": start_on, "reason_new_episode": rne, "legal_status": legal_status}
         self.post(f"/children/{child}/episodes", {**body, **end}, INTEGRATION)
 
-    def allocate(self, child: str, iro: str, from_on: str) -> None:
-        self.post(f"/children/{child}/allocations", {"iro_id": iro, "from_on": from_on}, MANAGER)
+    def allocate(self, child: str, iro: str, start_on: str) -> None:
+        self.post(f"/children/{child}/allocations", {"iro_id": iro, "start_on": start_on}, MANAGER)
 
     def review(
         self, key: str, child: str, held_on: str, code: str, views: str, **late: str
@@ -240,11 +240,12 @@ class Entry:
         assert response.json()["counts"]["created"] == len(items), response.text
 
     def raise_dispute(self, child: str, external_id: str, name: str, iro: str) -> dict[str, Any]:
-        """drp-api knows the child and IRO only once reviews-api's events reach it: retry."""
+        """drp-api knows the child and IRO only once reviews-api's events reach it: retry.
+        The request names them by id; the case id and name come from drp-api's copy."""
         body = {
-            "child": {"id": child, "external_id": external_id, "name": name},
+            "child_id": child,
             "category": "lac",
-            "raised_by": {"id": iro, "name": "Alex Morgan"},
+            "iro_id": iro,
             "raised_on": "2016-11-14",
             "themes": ["care_planning"],
             "issue": "The care plan has not been updated since the last review.",
@@ -256,7 +257,10 @@ class Entry:
             lambda r: r.status_code == 201,
             "drp-api accepting the dispute",
         )
-        return dict(response.json())
+        dispute = dict(response.json())
+        assert dispute["child"] == {"id": child, "external_id": external_id, "name": name}
+        assert dispute["raised_by"] == {"id": iro, "name": "Alex Morgan"}
+        return dispute
 
 
 @dataclass
@@ -268,14 +272,14 @@ class Cohort:
 
 
 def load_cohort(entry: Entry) -> Cohort:
-    alex = entry.iro("Alex Morgan", "alex@la.example", 1.0, in_post_from="2015-01-01")
+    alex = entry.iro("Alex Morgan", "alex@la.example", 1.0, start_on="2015-01-01")
     # Blake works half time and leaves on 31 Dec 2016: in post on D1, not on D2.
     blake = entry.iro(
         "Blake Jones",
         "blake@la.example",
         0.5,
-        in_post_from="2015-06-01",
-        in_post_to="2016-12-31",
+        start_on="2015-06-01",
+        end_on="2016-12-31",
     )
 
     # A, Amy Hill (9 on 1 Sep 2015, 10 on 1 Sep 2016): care order from Mon 30 Mar 2015.

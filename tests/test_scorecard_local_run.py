@@ -78,7 +78,7 @@ def test_entries_in_reviews_and_drp_reach_the_scorecard_within_seconds(local_run
                 "name": "Alex Morgan",
                 "email": "alex@la.example",
                 "fte": 1,
-                "in_post_from": "2015-01-01",
+                "start_on": "2015-01-01",
             },
             MANAGER,
         )
@@ -114,9 +114,9 @@ def test_entries_in_reviews_and_drp_reach_the_scorecard_within_seconds(local_run
         # drp-api's copy of the child and IRO arrives by events too; then a dispute is raised.
         def raise_dispute() -> int:
             body = {
-                "child": {"id": child["id"], "external_id": "LCS-1", "name": "Sam Taylor"},
+                "child_id": child["id"],
                 "category": "lac",
-                "raised_by": {"id": iro["id"], "name": "Alex Morgan"},
+                "iro_id": iro["id"],
                 "raised_on": "2017-05-10",
                 "themes": ["drift_and_delay"],
                 "issue": "No permanence plan.",

@@ -47,7 +47,9 @@ def test_openapi_lists_every_route_under_the_prefix_with_tags_and_ids(service) -
         for operation in item.values():
             assert operation["tags"], path
             assert operation["summary"], path
-            assert operation["operationId"].startswith(operation["tags"][0] + "-")
+            # <service>-<tag>-<name>: unique across the three services (one generated client).
+            prefix = f"{info.prefix.strip('/')}-{operation['tags'][0]}-"
+            assert operation["operationId"].startswith(prefix), operation["operationId"]
 
 
 def test_settings_read_the_services_own_env_prefix(

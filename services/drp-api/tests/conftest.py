@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -27,20 +28,85 @@ ALEX = {"id": str(uuid.uuid4()), "name": "Alex Morgan"}
 BLAKE = {"id": str(uuid.uuid4()), "name": "Blake Jones"}
 
 
+REVIEWS_RELAY = bearer("integration", subject="reviews-api")
+_VERSIONS = itertools.count(1)  # each announcement newer than the last, so the copy takes it
+
+
+def _event(type_: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "/reviews-api",
+        "type": type_,
+        "subject": data["id"],
+        "time": "2026-11-26T10:00:00Z",
+        "data": data,
+    }
+
+
+def people_events(
+    children: Iterable[dict[str, Any]] = (), iros: Iterable[dict[str, Any]] = ()
+) -> list[dict[str, Any]]:
+    """Delivers reviews-api's `child.changed` / `iro.changed` for these people to drp-api's
+    inbox, as reviews-api would: a dispute names its child and IRO by id, and drp-api takes
+    their case id and names from the copy it keeps (the whole name as the given name, so it
+    comes back as it was written)."""
+    return [
+        _event(
+            "child.changed",
+            {
+                "id": child["id"],
+                "external_id": child["external_id"],
+                "given_name": child["name"],
+                "family_name": None,
+                "date_of_birth": "2010-06-15",
+                "sex": "female",
+                "periods_of_care": [],
+                "deleted": bool(child.get("deleted", False)),
+                "version": next(_VERSIONS),
+            },
+        )
+        for child in children
+    ] + [
+        _event(
+            "iro.changed",
+            {
+                "id": iro["id"],
+                "name": iro["name"],
+                "email": "iro@la.example",
+                "fte": 1.0,
+                "in_post_from": "2015-01-01",
+                "in_post_to": None,
+                "version": next(_VERSIONS),
+            },
+        )
+        for iro in iros
+    ]
+
+
+def announce(
+    client: Any, *, children: Iterable[dict[str, Any]] = (), iros: Iterable[dict[str, Any]] = ()
+) -> None:
+    """Delivers `people_events` to drp-api's inbox, with reviews-api's token."""
+    events = people_events(children, iros)
+    response = client.post("/drp/events", json=events, headers=REVIEWS_RELAY)
+    assert response.status_code == 200, response.text
+
+
 @pytest.fixture
 def api(database_url: str) -> Iterator[TestClient]:
     upgrade_to_head(SPEC.script_location, database_url)
-    # These tests name children and IROs in requests; test_people_copy.py covers the copy.
-    settings = Settings(database_url=database_url, people_from_events=False)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(Settings(database_url=database_url))) as client:
+        announce(client, children=[CHILD], iros=[ALEX, BLAKE])
         yield client
 
 
 def raise_body(**fields: Any) -> dict[str, Any]:
+    """A dispute about CHILD raised by ALEX (both announced by the `api` fixture)."""
     return {
-        "child": CHILD,
+        "child_id": CHILD["id"],
         "category": "lac",
-        "raised_by": ALEX,
+        "iro_id": ALEX["id"],
         "raised_on": "2017-04-13",
         "themes": ["drift_and_delay", "permanency"],
         "issue": "No permanence plan was agreed at the second review.",
@@ -75,7 +141,22 @@ class Disputes:
         self.client = client
         self.etags: dict[str, str] = {}
 
-    def raise_(self, headers: dict[str, str] = IRO, **fields: Any) -> dict[str, Any]:
+    def raise_(
+        self,
+        headers: dict[str, str] = IRO,
+        child: dict[str, str] | None = None,
+        raised_by: dict[str, str] | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Raises a dispute; a `child` or `raised_by` other than CHILD and ALEX is announced to
+        drp-api's copy first, as reviews-api's events would."""
+        announce(
+            self.client, children=[child] if child else [], iros=[raised_by] if raised_by else []
+        )
+        if child:
+            fields["child_id"] = child["id"]
+        if raised_by:
+            fields["iro_id"] = raised_by["id"]
         response = self.client.post(f"{V1}/disputes", json=raise_body(**fields), headers=headers)
         assert response.status_code == 201, response.text
         dispute = response.json()

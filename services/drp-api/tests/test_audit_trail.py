@@ -21,7 +21,7 @@ from drp_api.settings import Settings
 from iro_kit.migrations import upgrade_to_head
 from iro_kit.testing import bearer
 
-from .conftest import IRO, MANAGER, V1, Disputes, raise_body
+from .conftest import ALEX, IRO, MANAGER, V1, Disputes, announce, raise_body
 
 CHILD = {"id": str(uuid.uuid4()), "external_id": "LCS-AUDIT-7", "name": "Zephyrine Quillfeather"}
 ADMIN = bearer("admin", subject="admin-1")
@@ -31,15 +31,16 @@ ADMIN = bearer("admin", subject="admin-1")
 def audited(database_url: str) -> Iterator[TestClient]:
     """The service at DEBUG, so that anything it logs at all is in the captured output."""
     upgrade_to_head(SPEC.script_location, database_url)
-    settings = Settings(database_url=database_url, people_from_events=False, log_level="DEBUG")
+    settings = Settings(database_url=database_url, log_level="DEBUG")
     with TestClient(create_app(settings)) as client:
+        announce(client, children=[CHILD], iros=[ALEX])
         yield client
 
 
 def _raise(client: TestClient, request_id: str = "raise-1") -> dict[str, Any]:
     response = client.post(
         f"{V1}/disputes",
-        json=raise_body(child=CHILD),
+        json=raise_body(child_id=CHILD["id"]),
         headers={**IRO, "X-Request-ID": request_id},
     )
     assert response.status_code == 201, response.text

@@ -18,17 +18,20 @@ from drp_api.app import SPEC, create_app
 from drp_api.settings import Settings
 from iro_kit.migrations import upgrade_to_head
 
-from .conftest import MANAGER, V1, raise_body
+from .conftest import ALEX, CHILD, MANAGER, REVIEWS_RELAY, V1, people_events, raise_body
 
 ATTEMPTS = 20
 
 
 @asynccontextmanager
 async def _client(postgres_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url=postgres_url, people_from_events=False))
+    app = create_app(Settings(database_url=postgres_url))
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://drp") as client:
+            events = people_events(children=[CHILD], iros=[ALEX])
+            announced = await client.post("/drp/events", json=events, headers=REVIEWS_RELAY)
+            assert announced.status_code == 200, announced.text
             yield client
     finally:
         await app.state.database.dispose()

@@ -16,7 +16,7 @@ from iro_kit.events.routing import EventRoute
 from iro_kit.events.schemas import differences, validate
 from iro_kit.migrations import upgrade_to_head
 
-from .conftest import MANAGER, V1, raise_body
+from .conftest import ALEX, CHILD, MANAGER, V1, announce, raise_body
 
 
 @pytest.fixture
@@ -25,11 +25,11 @@ def publishing(database_url: str) -> Iterator[TestClient]:
     route = EventRoute(subscriber="scorecard-api", url="http://127.0.0.1:9/x", types=["*"])
     settings = Settings(
         database_url=database_url,
-        people_from_events=False,
         event_routes=[route],
         relay_in_process=False,
     )
     with TestClient(create_app(settings)) as client:
+        announce(client, children=[CHILD], iros=[ALEX])
         yield client
 
 

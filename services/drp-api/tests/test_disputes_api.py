@@ -16,9 +16,9 @@ def test_a_raised_dispute_gets_a_reference_deadlines_and_its_first_etag(
     response = api.post(
         f"{V1}/disputes",
         json={
-            "child": CHILD,
+            "child_id": CHILD["id"],
             "category": "lac",
-            "raised_by": ALEX,
+            "iro_id": ALEX["id"],
             "raised_on": "2017-04-13",
             "themes": ["drift_and_delay"],
             "issue": "No permanence plan.",

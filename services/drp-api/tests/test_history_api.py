@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from drp_api.models import DisputeAction, HistoryIsAppendOnly
 from iro_kit.db import Database, create_engine
 
-from .conftest import IRO, MANAGER, PERFORMANCE, V1, Disputes
+from .conftest import CHILD, IRO, MANAGER, PERFORMANCE, V1, Disputes
 from .problems import assert_problem
 
 
@@ -62,7 +62,7 @@ def test_the_history_holds_every_action_with_who_when_and_what(
         (2, "resolved", "2017-04-18"),
     ]
     assert history[0]["details"]["themes"] == ["drift_and_delay", "permanency"]
-    assert history[0]["details"]["child"]["external_id"] == "LCS-100234"
+    assert history[0]["details"]["child_id"] == CHILD["id"]
     assert history[1]["details"] == {
         "responder": {"name": "Jo Bloggs", "role": "Team manager"},
         "response": "<b>Meeting</b> booked & agreed.",

@@ -86,9 +86,9 @@ def _deliver(api: TestClient, *events: dict[str, Any]) -> list[str]:
 def test_a_dispute_for_a_child_reviews_api_never_announced_is_404(copy_api: TestClient) -> None:
     iro_id = str(uuid.uuid4())
     _deliver(copy_api, _iro(iro_id, 1, "Alex Morgan"))
-    body = raise_body(raised_by={"id": iro_id, "name": "Alex Morgan"})
+    body = raise_body(child_id=str(uuid.uuid4()), iro_id=iro_id)
     response = copy_api.post(f"{V1}/disputes", json=body, headers=MANAGER)
-    problem = assert_problem(response, 404, "not-found", "/child/id")
+    problem = assert_problem(response, 404, "not-found", "/child_id")
     assert "no child" in problem["detail"]
 
 
@@ -101,10 +101,7 @@ def test_names_come_from_the_copy_and_the_newest_version_wins(copy_api: TestClie
         _iro(iro_id, 2, "Alex Morgan"),
     )
     assert statuses == ["applied", "applied", "applied"]
-    body = raise_body(
-        child={"id": child_id, "external_id": "anything", "name": "typed by hand"},
-        raised_by={"id": iro_id, "name": "typed by hand"},
-    )
+    body = raise_body(child_id=child_id, iro_id=iro_id)
     response = copy_api.post(f"{V1}/disputes", json=body, headers=MANAGER)
     assert response.status_code == 201, response.text
     dispute = response.json()

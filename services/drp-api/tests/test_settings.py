@@ -11,7 +11,7 @@ from drp_api.app import SPEC, create_app
 from drp_api.settings import DEFAULT_THEMES, Settings
 from iro_kit.migrations import upgrade_to_head
 
-from .conftest import MANAGER, V1, Disputes, raise_body
+from .conftest import ALEX, CHILD, MANAGER, V1, Disputes, announce, raise_body
 from .problems import assert_problem
 
 
@@ -71,9 +71,9 @@ def three_stage_api(database_url: str) -> Iterator[TestClient]:
             {"name": "Cafcass"},
         ],
         themes={"contact": "Contact", "sibling_links": "Sibling links"},
-        people_from_events=False,
     )
     with TestClient(create_app(settings)) as client:
+        announce(client, children=[CHILD], iros=[ALEX])
         yield client
 
 

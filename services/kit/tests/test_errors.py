@@ -94,6 +94,6 @@ def test_openapi_documents_problems_instead_of_fastapis_422(client: TestClient) 
         assert content == {
             "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
         }
-    assert operation["operationId"] == "probe-record-review"
-    assert schema["paths"]["/kit/v1/me"]["get"]["operationId"] == "identity-me"
+    assert operation["operationId"] == "kit-probe-record-review"
+    assert schema["paths"]["/kit/v1/me"]["get"]["operationId"] == "kit-identity-me"
     assert "HTTPBearer" in schema["components"]["securitySchemes"]

@@ -20,6 +20,11 @@ INTEGRATION = bearer("integration", subject="lcs")
 PERFORMANCE = bearer("performance")
 
 
+def if_match(record: dict[str, Any], headers: dict[str, str]) -> dict[str, str]:
+    """`headers` with If-Match naming the record's version as read (its ETag)."""
+    return {**headers, "If-Match": f'"{record["version"]}"'}
+
+
 @pytest.fixture
 def api(database_url: str) -> Iterator[TestClient]:
     upgrade_to_head(SPEC.script_location, database_url)
@@ -75,7 +80,7 @@ class Builder:
             "name": name,
             "email": f"iro{self._n}@la.example",
             "fte": fte,
-            "in_post_from": "2015-01-01",
+            "start_on": "2015-01-01",
             **fields,
         }
         response = self.client.post("/reviews/v1/iros", json=body, headers=MANAGER)

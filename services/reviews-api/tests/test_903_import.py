@@ -21,7 +21,7 @@ from reviews_api.app import SPEC, create_app
 from reviews_api.imports import jobs
 from reviews_api.settings import Settings
 
-from .conftest import INTEGRATION, IRO, MANAGER, PERFORMANCE, SUPPORT
+from .conftest import INTEGRATION, IRO, MANAGER, PERFORMANCE, SUPPORT, if_match
 from .imports import DATA, IMPORTS, errors_of, files_of, run_import, upload, wait_for
 from .problems import assert_problem
 
@@ -299,7 +299,7 @@ def test_a_child_the_database_refuses_is_reported_and_the_others_load(api: TestC
         "DELETE",
         f"{V1}/episodes/{first['id']}",
         json={"reason": "Entered by mistake"},
-        headers=INTEGRATION,
+        headers=if_match(first, INTEGRATION),
     )
     assert deleted.status_code == 204
 

@@ -21,7 +21,7 @@ from reviews_api.app import SPEC, create_app
 from reviews_api.models import AUDIT_TABLE
 from reviews_api.settings import Settings
 
-from .conftest import INTEGRATION, IRO, MANAGER
+from .conftest import INTEGRATION, IRO, MANAGER, if_match
 
 V1 = "/reviews/v1"
 NAME = {"given_name": "Zephyrine", "family_name": "Quillfeather"}
@@ -117,11 +117,16 @@ def test_corrections_and_deletions_name_the_child(audited: TestClient) -> None:
         headers=IRO,
     ).json()
     patched = audited.patch(
-        f"{V1}/reviews/{review['id']}", json={"participation_code": "PN2"}, headers=IRO
+        f"{V1}/reviews/{review['id']}",
+        json={"participation_code": "PN2"},
+        headers=if_match(review, IRO),
     )
     assert patched.status_code == 200, patched.text
     deleted = audited.request(
-        "DELETE", f"{V1}/reviews/{review['id']}", json={"reason": "Entered twice."}, headers=IRO
+        "DELETE",
+        f"{V1}/reviews/{review['id']}",
+        json={"reason": "Entered twice."},
+        headers=if_match(patched.json(), IRO),
     )
     assert deleted.status_code == 204, deleted.text
     actions = {r["action"]: r for r in _trail(audited, child_id=cid, subject="iro-1")}
@@ -166,7 +171,8 @@ def test_the_logs_never_hold_the_childs_name_or_date_of_birth(
     audited: TestClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
     capsys.readouterr()
-    cid = _child(audited)["id"]
+    child = _child(audited)
+    cid = child["id"]
     audited.post(
         f"{V1}/children/{cid}/reviews",
         json={"held_on": "2017-01-20", "participation_code": "PN1"},
@@ -174,9 +180,12 @@ def test_the_logs_never_hold_the_childs_name_or_date_of_birth(
     )
     audited.get(f"{V1}/children/{cid}", headers=IRO)
     audited.get(f"{V1}/children", params={"external_id": "LCS-AUDIT-1"}, headers=IRO)
-    audited.patch(
-        f"{V1}/children/{cid}", json={"family_name": "Quillfeathers"}, headers=INTEGRATION
+    renamed = audited.patch(
+        f"{V1}/children/{cid}",
+        json={"family_name": "Quillfeathers"},
+        headers=if_match(child, INTEGRATION),
     )
+    assert renamed.status_code == 200, renamed.text
     audited.get(f"{V1}/audit", params={"child_id": cid}, headers=MANAGER)
     captured = capsys.readouterr()
     logged = captured.out + captured.err

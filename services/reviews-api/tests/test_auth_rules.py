@@ -112,7 +112,7 @@ _CHILD = {
 _EPISODE = {"start_on": "2017-04-03", "reason_new_episode": "S", "legal_status": "C2"}
 _REVIEW = {"held_on": "2017-05-02", "participation_code": "PN1"}
 _REASON = {"reason": "Entered by mistake"}
-_IRO = {"name": "Alex", "email": "alex@la.example", "fte": 1, "in_post_from": "2016-01-01"}
+_IRO = {"name": "Alex", "email": "alex@la.example", "fte": 1, "start_on": "2016-01-01"}
 _PANEL = [{"name": f"Member {n}", "independent": n == 3} for n in (1, 2, 3)]
 
 WRONG_ROLES = [
@@ -124,10 +124,10 @@ WRONG_ROLES = [
     ("performance", PERFORMANCE, "POST", f"/children/{ID}/visits", {"kind": "midway"}),
     ("integration", INTEGRATION, "DELETE", f"/visits/{ID}", _REASON),
     # Allocations: iro_manager only.
-    ("iro", IRO, "POST", f"/children/{ID}/allocations", {"iro_id": ID, "from_on": "2017-04-05"}),
+    ("iro", IRO, "POST", f"/children/{ID}/allocations", {"iro_id": ID, "start_on": "2017-04-05"}),
     ("support", SUPPORT, "POST", f"/children/{ID}/allocations", {"iro_id": ID}),
     ("iro", IRO, "DELETE", f"/allocations/{ID}", _REASON),
-    ("iro", IRO, "POST", f"/iros/{ID}/reallocate", {"from_on": "2017-09-01"}),
+    ("iro", IRO, "POST", f"/iros/{ID}/reallocate", {"start_on": "2017-09-01"}),
     # Case data: integration, business_support.
     ("iro", IRO, "POST", "/children", _CHILD),
     ("manager", MANAGER, "POST", "/children", _CHILD),
@@ -136,8 +136,8 @@ WRONG_ROLES = [
     ("iro", IRO, "POST", f"/children/{ID}/episodes", _EPISODE),
     ("manager", MANAGER, "PATCH", f"/episodes/{ID}", {"end_on": "2018-01-10"}),
     ("iro", IRO, "DELETE", f"/episodes/{ID}", _REASON),
-    ("iro", IRO, "POST", f"/children/{ID}/secure-placements", {"started_on": "2017-06-01"}),
-    ("iro", IRO, "PATCH", f"/secure-placements/{ID}", {"ended_on": "2017-10-20"}),
+    ("iro", IRO, "POST", f"/children/{ID}/secure-placements", {"start_on": "2017-06-01"}),
+    ("iro", IRO, "PATCH", f"/secure-placements/{ID}", {"end_on": "2017-10-20"}),
     ("performance", PERFORMANCE, "POST", f"/secure-placements/{ID}/reviews", {"panel": _PANEL}),
     # IROs: iro_manager, business_support.
     ("iro", IRO, "POST", "/iros", _IRO),

@@ -7,16 +7,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import IRO, MANAGER, SUPPORT, Builder
+from .conftest import IRO, MANAGER, SUPPORT, Builder, if_match
 from .problems import assert_problem
 
 V1 = "/reviews/v1"
 
 
-def _allocate(api: TestClient, child: dict[str, Any], iro: dict[str, Any], from_on: str) -> None:
+def _allocate(api: TestClient, child: dict[str, Any], iro: dict[str, Any], start_on: str) -> None:
     response = api.post(
         f"{V1}/children/{child['id']}/allocations",
-        json={"iro_id": iro["id"], "from_on": from_on},
+        json={"iro_id": iro["id"], "start_on": start_on},
         headers=MANAGER,
     )
     assert response.status_code == 201, response.text
@@ -32,8 +32,8 @@ def service(api: TestClient, make: Builder) -> dict[str, dict[str, Any]]:
     child on short breaks; one child has no IRO; Lee has left and Sky has not started yet."""
     alex = make.iro("Alex", fte=0.05)
     blake = make.iro("Blake", fte=1.0)
-    lee = make.iro("Lee", fte=0.5, in_post_to="2017-03-31")
-    sky = make.iro("Sky", fte=1.0, in_post_from="2017-07-01")
+    lee = make.iro("Lee", fte=0.5, end_on="2017-03-31")
+    sky = make.iro("Sky", fte=1.0, start_on="2017-07-01")
     for _ in range(3):
         _allocate(api, make.looked_after("2017-04-03"), alex, "2017-04-05")
     _allocate(api, make.looked_after("2017-04-03"), blake, "2017-04-05")
@@ -119,7 +119,7 @@ def leaving(api: TestClient, make: Builder) -> dict[str, Any]:
         _allocate(api, child, lee, "2017-04-05")
     _allocate(api, make.looked_after("2017-04-03"), max_, "2017-04-05")
     response = api.patch(
-        f"{V1}/iros/{lee['id']}", json={"in_post_to": "2017-08-31"}, headers=MANAGER
+        f"{V1}/iros/{lee['id']}", json={"end_on": "2017-08-31"}, headers=if_match(lee, MANAGER)
     )
     assert response.status_code == 200, response.text
     return {"lee": lee, "max": max_, "nia": nia, "children": children}
@@ -140,7 +140,7 @@ def test_every_child_of_a_leaving_iro_moves_and_each_letter_names_the_new_iro(
     response = _reallocate(
         api,
         leaving["lee"],
-        from_on="2017-09-01",
+        start_on="2017-09-01",
         reason="IRO leaving the service",
         assignments=[{"child_id": third["id"], "iro_id": nia["id"]}],
     )
@@ -157,9 +157,9 @@ def test_every_child_of_a_leaving_iro_moves_and_each_letter_names_the_new_iro(
     letter = letters[third["id"]]
     assert letter["new_iro_id"] == nia["id"]
     assert letter["child_name"] == f"{third['given_name']} {third['family_name']}"
-    assert (letter["external_id"], letter["from_on"]) == (third["external_id"], "2017-09-01")
+    assert (letter["external_id"], letter["start_on"]) == (third["external_id"], "2017-09-01")
     history = api.get(f"{V1}/children/{first['id']}/allocations", headers=IRO).json()
-    assert [(a["iro_id"], a["from_on"], a["to_on"], a["reason"]) for a in history] == [
+    assert [(a["iro_id"], a["start_on"], a["end_on"], a["reason"]) for a in history] == [
         (leaving["lee"]["id"], "2017-04-05", "2017-08-31", None),
         (max_["id"], "2017-09-01", None, "IRO leaving the service"),
     ]
@@ -178,7 +178,7 @@ def test_a_reallocation_naming_a_child_the_iro_does_not_have_is_422(
     response = _reallocate(
         api,
         leaving["lee"],
-        from_on="2017-09-01",
+        start_on="2017-09-01",
         assignments=[{"child_id": stranger["id"], "iro_id": leaving["nia"]["id"]}],
     )
     assert_problem(response, 422, "validation-error", "/assignments")
@@ -190,12 +190,15 @@ def test_a_reallocation_back_to_the_leaving_iro_is_422_and_moves_nobody(
     child, lee = leaving["children"][0], leaving["lee"]
 
     response = _reallocate(
-        api, lee, from_on="2017-09-01", assignments=[{"child_id": child["id"], "iro_id": lee["id"]}]
+        api,
+        lee,
+        start_on="2017-09-01",
+        assignments=[{"child_id": child["id"], "iro_id": lee["id"]}],
     )
 
     assert_problem(response, 422, "validation-error", "/assignments")
     history = api.get(f"{V1}/children/{child['id']}/allocations", headers=IRO).json()
-    assert [(a["iro_id"], a["to_on"]) for a in history] == [(lee["id"], None)]
+    assert [(a["iro_id"], a["end_on"]) for a in history] == [(lee["id"], None)]
 
 
 def test_a_reallocation_with_no_other_iro_in_post_is_409(api: TestClient, make: Builder) -> None:
@@ -203,16 +206,16 @@ def test_a_reallocation_with_no_other_iro_in_post_is_409(api: TestClient, make: 
     child = make.looked_after("2017-04-03")
     _allocate(api, child, lee, "2017-04-05")
 
-    response = _reallocate(api, lee, from_on="2017-09-01")
+    response = _reallocate(api, lee, start_on="2017-09-01")
 
     assert_problem(response, 409, "conflict")
     history = api.get(f"{V1}/children/{child['id']}/allocations", headers=IRO).json()
-    assert [a["to_on"] for a in history] == [None]
+    assert [a["end_on"] for a in history] == [None]
 
 
 @pytest.mark.parametrize("headers", [IRO, SUPPORT], ids=["iro", "business_support"])
 def test_only_an_iro_manager_may_reallocate(
     api: TestClient, leaving: dict[str, Any], headers: dict[str, str]
 ) -> None:
-    response = _reallocate(api, leaving["lee"], headers=headers, from_on="2017-09-01")
+    response = _reallocate(api, leaving["lee"], headers=headers, start_on="2017-09-01")
     assert_problem(response, 403, "forbidden")

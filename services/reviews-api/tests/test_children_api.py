@@ -7,7 +7,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import INTEGRATION, IRO, MANAGER, SUPPORT, Builder
+from .conftest import INTEGRATION, IRO, MANAGER, SUPPORT, Builder, if_match
 from .problems import assert_problem
 
 CHILDREN = "/reviews/v1/children"
@@ -55,7 +55,7 @@ def test_a_second_child_with_the_same_external_id_is_a_409_naming_the_first(
         CHILDREN, json=_child_body(given_name="Someone", family_name="Else"), headers=INTEGRATION
     )
 
-    body = assert_problem(response, 409, "conflict")
+    body = assert_problem(response, 409, "already-recorded")
     assert body["existing_id"] == first["id"]
     listed = api.get(CHILDREN, params={"count": "true"}, headers=IRO).json()
     assert listed["total"] == 1
@@ -101,7 +101,9 @@ def test_correcting_a_childs_name_keeps_the_rest_and_bumps_the_version(
     child = make.child(family_name="Taylor")
 
     response = api.patch(
-        f"{CHILDREN}/{child['id']}", json={"family_name": "Jones"}, headers=INTEGRATION
+        f"{CHILDREN}/{child['id']}",
+        json={"family_name": "Jones"},
+        headers=if_match(child, INTEGRATION),
     )
 
     assert response.status_code == 200, response.text
@@ -117,7 +119,7 @@ def test_clearing_a_required_field_of_a_child_is_422(api: TestClient, make: Buil
     child = make.child()
 
     response = api.patch(
-        f"{CHILDREN}/{child['id']}", json={"given_name": None}, headers=INTEGRATION
+        f"{CHILDREN}/{child['id']}", json={"given_name": None}, headers=if_match(child, INTEGRATION)
     )
 
     assert_problem(response, 422, "validation-error", "/given_name")
@@ -209,10 +211,10 @@ def test_children_can_be_filtered_by_their_current_iro(api: TestClient, make: Bu
     stayed = make.looked_after("2017-04-03", family_name="Stayed")
     make.looked_after("2017-04-03", family_name="Unallocated")
 
-    def allocate(child: dict, iro: dict, from_on: str) -> None:
+    def allocate(child: dict, iro: dict, start_on: str) -> None:
         response = api.post(
             f"{CHILDREN}/{child['id']}/allocations",
-            json={"iro_id": iro["id"], "from_on": from_on},
+            json={"iro_id": iro["id"], "start_on": start_on},
             headers=MANAGER,
         )
         assert response.status_code == 201, response.text
@@ -235,7 +237,7 @@ def test_date_of_birth_after_the_first_episode_is_refused(api: TestClient, make:
     response = api.patch(
         f"/reviews/v1/children/{child['id']}",
         json={"date_of_birth": "2017-05-01"},
-        headers=INTEGRATION,
+        headers=if_match(child, INTEGRATION),
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == "/date_of_birth"

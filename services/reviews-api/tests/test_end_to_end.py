@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 
-from .conftest import INTEGRATION, IRO, MANAGER, Builder
+from .conftest import INTEGRATION, IRO, MANAGER, Builder, if_match
 
 
 def _worklist(api: TestClient, name: str, as_at: str, **params: str) -> list[dict]:
@@ -35,7 +35,7 @@ def test_a_child_through_three_reviews_to_leaving_care(api: TestClient, make: Bu
     iro = make.iro("Alex Morgan", fte=0.5)
     response = api.post(
         f"/reviews/v1/children/{child_id}/allocations",
-        json={"iro_id": iro["id"], "from_on": "2017-04-05"},
+        json={"iro_id": iro["id"], "start_on": "2017-04-05"},
         headers=MANAGER,
     )
     assert response.status_code == 201, response.text
@@ -120,7 +120,7 @@ def test_a_child_through_three_reviews_to_leaving_care(api: TestClient, make: Bu
     response = api.patch(
         f"/reviews/v1/episodes/{episode['id']}",
         json={"end_on": "2018-03-15", "reason_ended": "E11"},
-        headers=INTEGRATION,
+        headers=if_match(episode, INTEGRATION),
     )
     assert response.status_code == 200, response.text
     after = make.schedule(child_id, "2018-03-20")

@@ -15,7 +15,7 @@ from iro_kit.migrations import upgrade_to_head
 from reviews_api.app import SPEC, create_app
 from reviews_api.settings import Settings
 
-from .conftest import INTEGRATION, IRO, Builder
+from .conftest import INTEGRATION, IRO, Builder, if_match
 from .problems import assert_problem
 
 V1 = "/reviews/v1"
@@ -26,8 +26,8 @@ def _add(api: TestClient, child_id: str, **fields: Any) -> Any:
     return api.post(f"{V1}/children/{child_id}/episodes", json=body, headers=INTEGRATION)
 
 
-def _delete(api: TestClient, path: str, body: dict[str, Any]) -> Any:
-    return api.request("DELETE", path, json=body, headers=INTEGRATION)
+def _delete(api: TestClient, path: str, body: dict[str, Any], record: dict[str, Any]) -> Any:
+    return api.request("DELETE", path, json=body, headers=if_match(record, INTEGRATION))
 
 
 def test_adding_an_episode_returns_201_and_its_location(api: TestClient, make: Builder) -> None:
@@ -56,7 +56,7 @@ def test_an_episode_overlapping_another_is_409_naming_it(api: TestClient, make: 
     open_ended = _add(api, child["id"], start_on="2015-12-01")
 
     for response in (inside, across_the_start, open_ended):
-        body = assert_problem(response, 409, "conflict")
+        body = assert_problem(response, 409, "episodes-overlap")
         assert body["overlapping_episode_id"] == first["id"]
     assert len(api.get(f"{V1}/children/{child['id']}/episodes", headers=IRO).json()) == 1
 
@@ -110,7 +110,7 @@ def test_ending_an_episode_ends_the_schedule_from_that_day(api: TestClient, make
     response = api.patch(
         f"{V1}/episodes/{episode['id']}",
         json={"end_on": "2017-04-28", "reason_ended": "E11"},
-        headers=INTEGRATION,
+        headers=if_match(episode, INTEGRATION),
     )
 
     assert response.status_code == 200, response.text
@@ -128,10 +128,14 @@ def test_correcting_an_episode_to_end_before_it_starts_is_422_and_changes_nothin
     episode = make.episode(child["id"], "2017-04-03")
 
     response = api.patch(
-        f"{V1}/episodes/{episode['id']}", json={"end_on": "2017-03-31"}, headers=INTEGRATION
+        f"{V1}/episodes/{episode['id']}",
+        json={"end_on": "2017-03-31"},
+        headers=if_match(episode, INTEGRATION),
     )
     cleared = api.patch(
-        f"{V1}/episodes/{episode['id']}", json={"start_on": None}, headers=INTEGRATION
+        f"{V1}/episodes/{episode['id']}",
+        json={"start_on": None},
+        headers=if_match(episode, INTEGRATION),
     )
 
     assert_problem(response, 422, "validation-error", "/end_on")
@@ -145,10 +149,12 @@ def test_correcting_an_episode_into_another_is_409(api: TestClient, make: Builde
     later = make.episode(child["id"], "2017-04-03")
 
     response = api.patch(
-        f"{V1}/episodes/{later['id']}", json={"start_on": "2016-05-01"}, headers=INTEGRATION
+        f"{V1}/episodes/{later['id']}",
+        json={"start_on": "2016-05-01"},
+        headers=if_match(later, INTEGRATION),
     )
 
-    assert_problem(response, 409, "conflict")
+    assert_problem(response, 409, "episodes-overlap")
 
 
 def test_a_deleted_episode_is_gone_from_every_read_but_its_reason_is_required(
@@ -158,14 +164,14 @@ def test_a_deleted_episode_is_gone_from_every_read_but_its_reason_is_required(
     episode = make.episode(child["id"], "2017-04-03")
     path = f"{V1}/episodes/{episode['id']}"
 
-    assert_problem(_delete(api, path, {}), 422, "validation-error", "/reason")
-    response = _delete(api, path, {"reason": "Entered against the wrong child"})
+    assert_problem(_delete(api, path, {}, episode), 422, "validation-error", "/reason")
+    response = _delete(api, path, {"reason": "Entered against the wrong child"}, episode)
 
     assert response.status_code == 204, response.text
     assert api.get(f"{V1}/children/{child['id']}/episodes", headers=IRO).json() == []
     assert api.get(f"{V1}/children/{child['id']}/periods-of-care", headers=IRO).json() == []
     assert_problem(api.get(path, headers=IRO), 404, "not-found")
-    assert_problem(_delete(api, path, {"reason": "again"}), 404, "not-found")
+    assert_problem(_delete(api, path, {"reason": "again"}, episode), 404, "not-found")
     schedule = make.schedule(child["id"], "2017-04-10")
     assert (schedule["status"], schedule["period_of_care"]) == ("ended", None)
 
@@ -178,7 +184,10 @@ def test_deleting_and_re_adding_an_episode_reassesses_the_childs_reviews(
     review = make.review(child["id"], "2017-05-02")
     review_path = f"{V1}/reviews/{review['id']}"
 
-    _delete(api, f"{V1}/episodes/{episode['id']}", {"reason": "Wrong start date"})
+    deleted = _delete(
+        api, f"{V1}/episodes/{episode['id']}", {"reason": "Wrong start date"}, episode
+    )
+    assert deleted.status_code == 204, deleted.text
     orphan = api.get(review_path, headers=IRO).json()
     make.episode(child["id"], "2017-04-10")
     reassessed = api.get(review_path, headers=IRO).json()
@@ -272,11 +281,12 @@ def test_the_schedule_replays_a_past_day_from_the_records_known_then(
     child = make.child()
     episode = make.episode(child["id"], "2017-04-03")
     make.review(child["id"], "2017-05-02")
-    api.patch(
+    ended = api.patch(
         f"{V1}/episodes/{episode['id']}",
         json={"end_on": "2018-03-15", "reason_ended": "E11"},
-        headers=INTEGRATION,
+        headers=if_match(episode, INTEGRATION),
     )
+    assert ended.status_code == 200, ended.text
 
     before = make.schedule(child["id"], "2017-04-20")
     after = make.schedule(child["id"], "2017-05-03")

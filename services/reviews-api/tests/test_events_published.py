@@ -20,7 +20,7 @@ from reviews_api.events.publish import EVENTS
 from reviews_api.models import EVENT_TABLES
 from reviews_api.settings import Settings
 
-from .conftest import INTEGRATION, IRO, Builder
+from .conftest import INTEGRATION, IRO, Builder, if_match
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_every_published_payload_matches_its_committed_schema(publishing: TestCl
     manager = bearer("iro_manager")
     publishing.post(
         f"/reviews/v1/children/{child['id']}/allocations",
-        json={"iro_id": iro["id"], "from_on": "2017-04-05"},
+        json={"iro_id": iro["id"], "start_on": "2017-04-05"},
         headers=manager,
     )
     make.review(child["id"], "2017-05-02")
@@ -106,10 +106,11 @@ def test_a_refused_change_publishes_nothing(publishing: TestClient) -> None:
     before = len(published(publishing))
     refused = publishing.post(
         f"/reviews/v1/children/{child['id']}/reviews",
-        json={"held_on": "2017-05-05", "participation_code": "PN1"},  # late, no reason: 422
+        # late, reason "other" without its text: 422 (late with no reason is stored: issue 12)
+        json={"held_on": "2017-05-05", "participation_code": "PN1", "late_reason": "other"},
         headers=IRO,
     )
-    assert refused.status_code == 422
+    assert refused.status_code == 422, refused.text
     assert len(published(publishing)) == before
 
 
@@ -119,9 +120,12 @@ def test_correcting_an_earlier_review_republishes_the_later_one(publishing: Test
     first = make.review(child["id"], "2017-05-02")
     second = make.review(child["id"], "2017-07-20")
     before = len(published(publishing))
-    publishing.patch(
-        f"/reviews/v1/reviews/{first['id']}", json={"held_on": "2017-04-28"}, headers=IRO
+    corrected = publishing.patch(
+        f"/reviews/v1/reviews/{first['id']}",
+        json={"held_on": "2017-04-28"},
+        headers=if_match(first, IRO),
     )
+    assert corrected.status_code == 200, corrected.text
     changed = published(publishing)[before:]
     assert sorted(e["subject"] for e in changed) == sorted([first["id"], second["id"]])
     later = next(e for e in changed if e["subject"] == second["id"])

@@ -128,9 +128,9 @@ def test_episode_review_visit_and_allocation_dates_are_range_checked(
         "validation-error",
         "/visited_on",
     )
-    iro = {"name": "Alex", "email": "a@la.example", "fte": 1.0, "in_post_from": day}
+    iro = {"name": "Alex", "email": "a@la.example", "fte": 1.0, "start_on": day}
     assert_problem(
-        api.post(f"{V1}/iros", json=iro, headers=MANAGER), 422, "validation-error", "/in_post_from"
+        api.post(f"{V1}/iros", json=iro, headers=MANAGER), 422, "validation-error", "/start_on"
     )
 
 

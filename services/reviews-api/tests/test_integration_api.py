@@ -139,7 +139,7 @@ def test_a_mixed_batch_keeps_the_good_items(api: TestClient) -> None:
     }
     assert {i: (p["status"], p["type"]) for i, p in problems.items()} == {
         1: (422, PROBLEM_BASE + "validation-error"),
-        3: (409, PROBLEM_BASE + "conflict"),
+        3: (409, PROBLEM_BASE + "episodes-overlap"),
         4: (422, PROBLEM_BASE + "validation-error"),
         6: (422, PROBLEM_BASE + "validation-error"),
         7: (422, PROBLEM_BASE + "validation-error"),

@@ -203,7 +203,7 @@ def test_the_database_refuses_a_second_held_review_or_open_allocation(
     iro = make.iro()
     allocated = make.client.post(
         f"{V1}/children/{child_id}/allocations",
-        json={"iro_id": iro["id"], "from_on": "2017-01-03"},
+        json={"iro_id": iro["id"], "start_on": "2017-01-03"},
         headers=MANAGER,
     )
     assert allocated.status_code == 201, allocated.text

@@ -11,7 +11,8 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from alembic import command
-from sqlalchemy import select
+from sqlalchemy import column, select, table
+from sqlalchemy.sql.dml import Insert
 
 from iro_kit.db import Database
 from iro_kit.migrations import alembic_config, upgrade_to_head
@@ -21,6 +22,13 @@ from reviews_api.models import Allocation, Child, Episode, Iro, Review, Visit
 
 def _at(minutes: int) -> datetime:
     return datetime(2017, 1, 20, 12, tzinfo=UTC) + timedelta(minutes=minutes)
+
+
+def _row_as_of_0004(model: type, **values: object) -> Insert:
+    """An INSERT of these columns only: the model has columns later revisions added."""
+    columns = model.__table__.c  # type: ignore[attr-defined]
+    target = table(model.__tablename__, *(column(n, columns[n].type) for n in values))  # type: ignore[attr-defined]
+    return target.insert().values(**values)
 
 
 def test_duplicates_stored_before_the_constraints_are_resolved(database_url: str) -> None:
@@ -55,12 +63,16 @@ def test_duplicates_stored_before_the_constraints_are_resolved(database_url: str
                     )
                 )
                 await session.flush()
-                session.add(
-                    Episode(
+                await session.execute(
+                    _row_as_of_0004(
+                        Episode,
+                        id=uuid.uuid4(),
                         child_id=child,
                         start_on=date(2017, 1, 3),
                         reason_new_episode="S",
                         legal_status="C2",
+                        created_at=_at(0),
+                        updated_at=_at(0),
                     )
                 )
                 for review_id, minute in ((first_review, 0), (double_review, 1)):
@@ -91,14 +103,16 @@ def test_duplicates_stored_before_the_constraints_are_resolved(database_url: str
                     (same_a, other, date(2017, 3, 1), 0),
                     (same_b, other, date(2017, 3, 1), 1),
                 ):
-                    session.add(
-                        Allocation(
+                    await session.execute(
+                        _row_as_of_0004(
+                            Allocation,
                             id=allocation_id,
                             child_id=child_id,
                             iro_id=iro,
                             from_on=from_on,
                             created_by="manager-1",
                             created_at=_at(minute),
+                            updated_at=_at(minute),
                         )
                     )
         finally:
@@ -133,3 +147,5 @@ def test_duplicates_stored_before_the_constraints_are_resolved(database_url: str
     # From one day: the second was a double submit.
     assert allocations[same_a].deleted_at is None
     assert allocations[same_b].deleted_at is not None
+    # reviews_0008: the rows stored before it start at version 1.
+    assert {a.version for a in allocations.values()} == {1}

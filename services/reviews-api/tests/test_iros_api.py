@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import IRO, MANAGER, SUPPORT, Builder
+from .conftest import IRO, MANAGER, SUPPORT, Builder, if_match
 from .problems import assert_problem
 
 V1 = "/reviews/v1"
@@ -19,15 +19,15 @@ def _iro_body(**fields: Any) -> dict[str, Any]:
         "name": "Alex Morgan",
         "email": "alex.morgan@la.example",
         "fte": 0.8,
-        "in_post_from": "2016-09-01",
+        "start_on": "2016-09-01",
         **fields,
     }
 
 
-def _allocate(api: TestClient, child_id: str, iro_id: str, from_on: str, **fields: Any) -> Any:
+def _allocate(api: TestClient, child_id: str, iro_id: str, start_on: str, **fields: Any) -> Any:
     return api.post(
         f"{V1}/children/{child_id}/allocations",
-        json={"iro_id": iro_id, "from_on": from_on, **fields},
+        json={"iro_id": iro_id, "start_on": start_on, **fields},
         headers=MANAGER,
     )
 
@@ -44,7 +44,7 @@ def test_adding_an_iro_returns_201_and_its_location(api: TestClient) -> None:
     assert response.status_code == 201, response.text
     iro = response.json()
     assert response.headers["Location"] == f"{V1}/iros/{iro['id']}"
-    assert (iro["name"], iro["fte"], iro["in_post_from"], iro["in_post_to"]) == (
+    assert (iro["name"], iro["fte"], iro["start_on"], iro["end_on"]) == (
         "Alex Morgan",
         0.8,
         "2016-09-01",
@@ -79,8 +79,8 @@ def test_an_iro_with_an_invalid_field_is_422(api: TestClient, field: str, value:
 
 
 def test_leaving_before_starting_is_422(api: TestClient) -> None:
-    response = api.post(f"{V1}/iros", json=_iro_body(in_post_to="2016-08-31"), headers=MANAGER)
-    assert_problem(response, 422, "validation-error", "/in_post_to")
+    response = api.post(f"{V1}/iros", json=_iro_body(end_on="2016-08-31"), headers=MANAGER)
+    assert_problem(response, 422, "validation-error", "/end_on")
 
 
 def test_iros_are_listed_by_name_a_page_at_a_time(api: TestClient, make: Builder) -> None:
@@ -103,12 +103,14 @@ def test_changing_an_iros_fte_and_leaving_date(api: TestClient, make: Builder) -
     iro = make.iro("Alex", fte=1.0)
 
     response = api.patch(
-        f"{V1}/iros/{iro['id']}", json={"fte": 0.6, "in_post_to": "2017-08-31"}, headers=MANAGER
+        f"{V1}/iros/{iro['id']}",
+        json={"fte": 0.6, "end_on": "2017-08-31"},
+        headers=if_match(iro, MANAGER),
     )
 
     assert response.status_code == 200, response.text
     changed = response.json()
-    assert (changed["fte"], changed["in_post_to"], changed["version"]) == (0.6, "2017-08-31", 2)
+    assert (changed["fte"], changed["end_on"], changed["version"]) == (0.6, "2017-08-31", 2)
     assert changed["email"] == iro["email"]
 
 
@@ -117,16 +119,21 @@ def test_changes_to_an_iro_that_break_the_rules_are_refused(api: TestClient, mak
     path = f"{V1}/iros/{iro['id']}"
 
     assert_problem(
-        api.patch(path, json={"email": other["email"]}, headers=MANAGER), 409, "conflict"
+        api.patch(path, json={"email": other["email"]}, headers=if_match(iro, MANAGER)),
+        409,
+        "conflict",
     )
     assert_problem(
-        api.patch(path, json={"name": None}, headers=MANAGER), 422, "validation-error", "/name"
-    )
-    assert_problem(
-        api.patch(path, json={"in_post_to": "2014-12-31"}, headers=MANAGER),
+        api.patch(path, json={"name": None}, headers=if_match(iro, MANAGER)),
         422,
         "validation-error",
-        "/in_post_to",
+        "/name",
+    )
+    assert_problem(
+        api.patch(path, json={"end_on": "2014-12-31"}, headers=if_match(iro, MANAGER)),
+        422,
+        "validation-error",
+        "/end_on",
     )
     assert api.get(path, headers=IRO).json() == iro
 
@@ -149,7 +156,7 @@ def test_allocating_a_child_returns_201_and_starts_the_history(
     assert response.status_code == 201, response.text
     allocation = response.json()
     assert response.headers["Location"] == f"{V1}/children/{child['id']}/allocations"
-    assert (allocation["iro_id"], allocation["from_on"], allocation["to_on"]) == (
+    assert (allocation["iro_id"], allocation["start_on"], allocation["end_on"]) == (
         iro["id"],
         "2017-04-05",
         None,
@@ -167,7 +174,7 @@ def test_a_new_allocation_closes_the_previous_one_the_day_before(
 
     _allocate(api, child["id"], blake["id"], "2017-06-01")
 
-    assert [(a["iro_id"], a["from_on"], a["to_on"]) for a in _history(api, child["id"])] == [
+    assert [(a["iro_id"], a["start_on"], a["end_on"]) for a in _history(api, child["id"])] == [
         (alex["id"], "2017-04-05", "2017-05-31"),
         (blake["id"], "2017-06-01", None),
     ]
@@ -175,12 +182,12 @@ def test_a_new_allocation_closes_the_previous_one_the_day_before(
 
 def test_allocating_to_an_iro_not_in_post_that_day_is_422(api: TestClient, make: Builder) -> None:
     child = make.looked_after("2017-04-03")
-    starter = make.iro("Starter", in_post_from="2018-01-01")
-    leaver = make.iro("Leaver", in_post_to="2017-03-31")
+    starter = make.iro("Starter", start_on="2018-01-01")
+    leaver = make.iro("Leaver", end_on="2017-03-31")
 
     for iro in (starter, leaver):
         response = _allocate(api, child["id"], iro["id"], "2017-04-05")
-        assert_problem(response, 422, "validation-error", "/from_on")
+        assert_problem(response, 422, "validation-error", "/start_on")
     assert _history(api, child["id"]) == []
 
 
@@ -192,8 +199,12 @@ def test_allocating_again_to_the_same_iro_or_before_the_latest_allocation_is_409
     _allocate(api, child["id"], alex["id"], "2017-04-05")
 
     assert_problem(_allocate(api, child["id"], alex["id"], "2017-05-01"), 409, "conflict")
-    assert_problem(_allocate(api, child["id"], blake["id"], "2017-04-05"), 409, "conflict")
-    assert_problem(_allocate(api, child["id"], blake["id"], "2017-04-04"), 409, "conflict")
+    # On or before the latest allocation's start: the problem names that allocation.
+    for day in ("2017-04-05", "2017-04-04"):
+        body = assert_problem(
+            _allocate(api, child["id"], blake["id"], day), 409, "later-allocation"
+        )
+        assert body["allocation_id"] == _history(api, child["id"])[0]["id"]
     assert len(_history(api, child["id"])) == 1
 
 
@@ -203,11 +214,12 @@ def test_a_deleted_allocation_leaves_the_history(api: TestClient, make: Builder)
     allocation = _allocate(api, child["id"], iro["id"], "2017-04-05").json()
     path = f"{V1}/allocations/{allocation['id']}"
 
-    response = api.request("DELETE", path, json={"reason": "Wrong IRO"}, headers=MANAGER)
+    headers = if_match(allocation, MANAGER)
+    response = api.request("DELETE", path, json={"reason": "Wrong IRO"}, headers=headers)
 
     assert response.status_code == 204, response.text
     assert _history(api, child["id"]) == []
-    again = api.request("DELETE", path, json={"reason": "Wrong IRO"}, headers=MANAGER)
+    again = api.request("DELETE", path, json={"reason": "Wrong IRO"}, headers=headers)
     assert_problem(again, 404, "not-found")
     unallocated = api.get(
         f"{V1}/worklists/unallocated-children", params={"as_at": "2017-04-06"}, headers=IRO
@@ -227,11 +239,11 @@ def test_deleting_a_mistaken_reallocation_gives_the_child_back_to_the_previous_i
         "DELETE",
         f"{V1}/allocations/{mistake['id']}",
         json={"reason": "Allocated to the wrong IRO"},
-        headers=MANAGER,
+        headers=if_match(mistake, MANAGER),
     )
 
     assert response.status_code == 204, response.text
-    assert [(a["iro_id"], a["to_on"]) for a in _history(api, child["id"])] == [(alex["id"], None)]
+    assert [(a["iro_id"], a["end_on"]) for a in _history(api, child["id"])] == [(alex["id"], None)]
     caseload = api.get(
         f"{V1}/iros/{alex['id']}/caseload", params={"as_at": "2017-06-02"}, headers=IRO
     ).json()
@@ -247,7 +259,7 @@ def test_only_an_iro_manager_may_allocate(
 
     response = api.post(
         f"{V1}/children/{child['id']}/allocations",
-        json={"iro_id": iro["id"], "from_on": "2017-04-05"},
+        json={"iro_id": iro["id"], "start_on": "2017-04-05"},
         headers=headers,
     )
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from .conftest import IRO, PERFORMANCE, Builder
+from .conftest import IRO, PERFORMANCE, Builder, if_match
 from .problems import assert_problem
 
 V1 = "/reviews/v1"
@@ -27,8 +27,8 @@ def _assessed(review: dict[str, Any]) -> tuple[str | None, str | None, bool | No
     return review["sequence"], review["due_by"], review["in_timescale"]
 
 
-def _delete(api: TestClient, path: str, body: dict[str, Any]) -> Any:
-    return api.request("DELETE", path, json=body, headers=IRO)
+def _delete(api: TestClient, path: str, body: dict[str, Any], record: dict[str, Any]) -> Any:
+    return api.request("DELETE", path, json=body, headers=if_match(record, IRO))
 
 
 def test_a_series_started_in_time_and_concluded_late_is_late_for_a_series_of_meetings(
@@ -45,7 +45,7 @@ def test_a_series_started_in_time_and_concluded_late_is_late_for_a_series_of_mee
     assert [(r["held_on"], r["days_late"]) for r in assessed] == [("2017-05-09", 5)]
 
 
-def test_a_series_that_started_late_still_needs_a_late_reason(
+def test_a_series_that_started_late_is_not_given_series_of_meetings(
     api: TestClient, make: Builder
 ) -> None:
     child = make.looked_after("2017-04-03")
@@ -60,7 +60,11 @@ def test_a_series_that_started_late_still_needs_a_late_reason(
         headers=IRO,
     )
 
-    assert_problem(response, 422, "late-reason-required", "/late_reason")
+    # Stored late with no reason (issue 12: no longer a 422 late-reason-required): the
+    # series started after the due date, so "series of meetings" is not the reason.
+    assert response.status_code == 201, response.text
+    assert _assessed(response.json()) == ("first", "2017-05-04", False)
+    assert response.json()["late_reason"] is None
 
 
 def test_a_series_concluded_in_time_is_in_timescale_without_a_reason(
@@ -88,7 +92,9 @@ def test_holding_the_first_review_earlier_brings_the_second_due_date_forward(
     second = make.review(child["id"], "2017-07-25")
     assert _assessed(second) == ("second", "2017-08-01", True)
 
-    response = api.patch(f"{V1}/reviews/{first['id']}", json={"held_on": "2017-04-20"}, headers=IRO)
+    response = api.patch(
+        f"{V1}/reviews/{first['id']}", json={"held_on": "2017-04-20"}, headers=if_match(first, IRO)
+    )
 
     assert response.status_code == 200, response.text
     assert _assessed(response.json()) == ("first", "2017-05-04", True)
@@ -106,7 +112,9 @@ def test_holding_the_first_review_later_puts_a_late_second_back_in_timescale(
     second = make.review(child["id"], "2017-08-03", late_reason="non_attendance_social_worker")
     assert _assessed(second) == ("second", "2017-08-01", False)
 
-    response = api.patch(f"{V1}/reviews/{first['id']}", json={"held_on": "2017-05-04"}, headers=IRO)
+    response = api.patch(
+        f"{V1}/reviews/{first['id']}", json={"held_on": "2017-05-04"}, headers=if_match(first, IRO)
+    )
 
     assert response.status_code == 200, response.text
     # 91 days after 4 May 2017 is 3 August.
@@ -119,7 +127,7 @@ def test_deleting_a_review_reassesses_the_ones_after_it(api: TestClient, make: B
     second = make.review(child["id"], "2017-07-25")
 
     response = _delete(
-        api, f"{V1}/reviews/{first['id']}", {"reason": "Recorded for the wrong child"}
+        api, f"{V1}/reviews/{first['id']}", {"reason": "Recorded for the wrong child"}, first
     )
 
     assert response.status_code == 204, response.text
@@ -137,13 +145,13 @@ def test_deleting_a_review_needs_a_reason(api: TestClient, make: Builder) -> Non
     review = make.review(child["id"], "2017-05-02")
     path = f"{V1}/reviews/{review['id']}"
 
-    assert_problem(_delete(api, path, {}), 422, "validation-error", "/reason")
-    assert_problem(_delete(api, path, {"reason": "no"}), 422, "validation-error", "/reason")
+    assert_problem(_delete(api, path, {}, review), 422, "validation-error", "/reason")
+    assert_problem(_delete(api, path, {"reason": "no"}, review), 422, "validation-error", "/reason")
     assert _get(api, review) == review
 
 
 def test_deleting_an_unknown_review_is_404(api: TestClient) -> None:
-    response = _delete(api, f"{V1}/reviews/{uuid.uuid4()}", {"reason": "Duplicate"})
+    response = _delete(api, f"{V1}/reviews/{uuid.uuid4()}", {"reason": "Duplicate"}, {"version": 1})
     assert_problem(response, 404, "not-found")
 
 
@@ -151,8 +159,8 @@ def test_deleting_a_review_twice_is_404(api: TestClient, make: Builder) -> None:
     child = make.looked_after("2017-04-03")
     review = make.review(child["id"], "2017-05-02")
     path = f"{V1}/reviews/{review['id']}"
-    assert _delete(api, path, {"reason": "Duplicate"}).status_code == 204
-    assert_problem(_delete(api, path, {"reason": "Duplicate"}), 404, "not-found")
+    assert _delete(api, path, {"reason": "Duplicate"}, review).status_code == 204
+    assert_problem(_delete(api, path, {"reason": "Duplicate"}, review), 404, "not-found")
 
 
 def test_performance_may_read_but_not_correct_a_review(api: TestClient, make: Builder) -> None:
@@ -178,7 +186,9 @@ def test_a_review_brought_into_timescale_by_a_correction_loses_its_late_reason(
     assert second["in_timescale"] is False
     # The first review was really held on 4 May: the second was due 3 August, so in time.
     response = api.patch(
-        f"/reviews/v1/reviews/{first['id']}", json={"held_on": "2017-05-04"}, headers=IRO
+        f"/reviews/v1/reviews/{first['id']}",
+        json={"held_on": "2017-05-04"},
+        headers=if_match(first, IRO),
     )
     assert response.status_code == 200, response.text
     corrected = api.get(f"/reviews/v1/reviews/{second['id']}", headers=IRO).json()

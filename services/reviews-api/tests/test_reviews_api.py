@@ -15,21 +15,26 @@ def test_first_review_in_time_is_stored_with_its_due_date(api: TestClient, make:
     assert review["created_by"] == "iro-1"
 
 
-def test_late_review_without_a_reason_is_422_naming_late_reason(
+def test_late_review_without_a_reason_is_stored_out_of_timescale_with_none(
     api: TestClient, make: Builder
 ) -> None:
+    """Issue 12: no longer a 422 `late-reason-required`; the review is stored, late, and
+    listed on the late-reviews-without-reason worklist (test_late_without_reason.py)."""
     child = make.looked_after("2017-04-03")
     response = api.post(
         f"/reviews/v1/children/{child['id']}/reviews",
         json={"held_on": "2017-05-05", "participation_code": "PN1"},
         headers=IRO,
     )
-    assert response.status_code == 422
-    body = response.json()
-    assert body["type"] == "https://iro.example/problems/late-reason-required"
-    assert body["errors"][0]["pointer"] == "/late_reason"
-    assert "2017-05-04" in body["errors"][0]["message"]
-    assert api.get(f"/reviews/v1/children/{child['id']}/reviews", headers=IRO).json() == []
+    assert response.status_code == 201, response.text
+    review = response.json()
+    assert (review["due_by"], review["in_timescale"], review["late_reason"]) == (
+        "2017-05-04",
+        False,
+        None,
+    )
+    listed = api.get(f"/reviews/v1/children/{child['id']}/reviews", headers=IRO).json()
+    assert [r["id"] for r in listed] == [review["id"]]
 
 
 def test_late_review_with_a_reason_is_recorded_out_of_timescale(

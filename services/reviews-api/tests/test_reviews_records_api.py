@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import INTEGRATION, IRO, MANAGER, SUPPORT, Builder
+from .conftest import INTEGRATION, IRO, MANAGER, SUPPORT, Builder, if_match
 from .problems import assert_problem
 
 V1 = "/reviews/v1"
@@ -143,16 +143,18 @@ def test_an_unknown_participation_code_is_422(api: TestClient, make: Builder) ->
     assert_problem(response, 422, "validation-error", "/participation_code")
 
 
-def test_a_late_review_recorded_without_a_reason_is_late_reason_required(
+def test_a_late_review_recorded_without_a_reason_is_stored_with_none(
     api: TestClient, make: Builder
 ) -> None:
+    """Issue 12: it was a 422 `late-reason-required`; now it is stored (as an SSDA903 import
+    stores one) and waits on the late-reviews-without-reason worklist for a reason."""
     child = make.looked_after("2017-04-03")
 
     response = _record(api, child["id"], held_on="2017-05-05", participation_code="PN1")
 
-    body = assert_problem(response, 422, "late-reason-required", "/late_reason")
-    assert body["title"] == "Late reason required"
-    assert _reviews(api, child["id"]) == []
+    assert response.status_code == 201, response.text
+    assert (response.json()["in_timescale"], response.json()["late_reason"]) == (False, None)
+    assert [r["id"] for r in _reviews(api, child["id"])] == [response.json()["id"]]
 
 
 def test_a_late_reason_for_a_review_held_in_time_is_422(api: TestClient, make: Builder) -> None:
@@ -242,7 +244,7 @@ def test_booking_a_second_review_while_one_is_booked_is_409(api: TestClient, mak
 
     response = _record(api, child["id"], scheduled_for="2017-05-02")
 
-    body = assert_problem(response, 409, "conflict")
+    body = assert_problem(response, 409, "already-booked")
     assert body["booked_review_id"] == first["id"]
     assert [r["scheduled_for"] for r in _reviews(api, child["id"])] == ["2017-04-28"]
 
@@ -253,36 +255,38 @@ def test_a_booking_before_the_child_was_born_is_422(api: TestClient, make: Build
     assert_problem(response, 422, "validation-error", "/scheduled_for")
 
 
-def test_recording_a_booked_review_as_held_late_needs_a_reason(
+def test_recording_a_booked_review_as_held_late_takes_a_reason_then_or_later(
     api: TestClient, make: Builder
 ) -> None:
     child = make.looked_after("2017-04-03")
     booking = _record(api, child["id"], scheduled_for="2017-05-02").json()
     path = f"{V1}/reviews/{booking['id']}"
 
-    refused = api.patch(
-        path, json={"held_on": "2017-05-08", "participation_code": "PN2"}, headers=IRO
-    )
-    recorded = api.patch(
+    held = api.patch(
         path,
-        json={
-            "held_on": "2017-05-08",
-            "participation_code": "PN2",
-            "late_reason": "late_notification",
-        },
-        headers=IRO,
+        json={"held_on": "2017-05-08", "participation_code": "PN2"},
+        headers={**IRO, "If-Match": f'"{booking["version"]}"'},
     )
-
-    assert_problem(refused, 422, "late-reason-required", "/late_reason")
-    assert recorded.status_code == 200, recorded.text
-    review = recorded.json()
+    assert held.status_code == 200, held.text  # issue 12: was 422 late-reason-required
+    review = held.json()
     assert (review["id"], review["held_on"], review["due_by"], review["in_timescale"]) == (
         booking["id"],
         "2017-05-08",
         "2017-05-04",
         False,
     )
-    assert review["version"] == 2
+    assert (review["late_reason"], review["version"]) == (None, 2)
+
+    reasoned = api.patch(
+        path,
+        json={"late_reason": "late_notification"},
+        headers={**IRO, "If-Match": f'"{review["version"]}"'},
+    )
+    assert reasoned.status_code == 200, reasoned.text
+    assert (reasoned.json()["late_reason"], reasoned.json()["version"]) == (
+        "late_notification",
+        3,
+    )
 
 
 def test_a_refused_correction_leaves_the_review_as_it_was(api: TestClient, make: Builder) -> None:
@@ -297,7 +301,8 @@ def test_a_refused_correction_leaves_the_review_as_it_was(api: TestClient, make:
         {"held_on": None, "scheduled_for": None},
         {"late_reason": "missing_report"},
     ):
-        assert api.patch(path, json=change, headers=IRO).status_code == 422, change
+        refused = api.patch(path, json=change, headers=if_match(review, IRO))
+        assert refused.status_code == 422, change
 
     assert api.get(path, headers=IRO).json() == review
     assert _reviews(api, child["id"]) == [review]
@@ -310,7 +315,8 @@ def test_nothing_is_half_written_after_a_refused_review(api: TestClient, make: B
     before_schedule = make.schedule(child["id"], "2017-09-01")
 
     refusals = [
-        {"held_on": "2017-08-03", "participation_code": "PN1"},  # late, no reason
+        # late, reason "other" without its text (late without a reason is stored: issue 12)
+        {"held_on": "2017-08-03", "participation_code": "PN1", "late_reason": "other"},
         {"held_on": "2017-07-20", "participation_code": "PN0"},
         {"held_on": "2098-01-01", "participation_code": "PN1"},
     ]

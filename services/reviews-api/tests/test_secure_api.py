@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import INTEGRATION, IRO, PERFORMANCE, Builder
+from .conftest import INTEGRATION, IRO, PERFORMANCE, Builder, if_match
 from .problems import assert_problem
 
 V1 = "/reviews/v1"
@@ -26,8 +26,8 @@ def _place(api: TestClient, child: dict[str, Any], **body: Any) -> Any:
     )
 
 
-def _placement(api: TestClient, make: Builder, started_on: str, **body: Any) -> dict[str, Any]:
-    response = _place(api, make.child(date_of_birth="2003-02-01"), started_on=started_on, **body)
+def _placement(api: TestClient, make: Builder, start_on: str, **body: Any) -> dict[str, Any]:
+    response = _place(api, make.child(date_of_birth="2003-02-01"), start_on=start_on, **body)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -56,7 +56,7 @@ def test_a_placement_is_201_with_its_first_review_due_a_calendar_month_later(
 ) -> None:
     child = make.child(date_of_birth="2003-02-01")
 
-    response = _place(api, child, started_on="2017-06-15")
+    response = _place(api, child, start_on="2017-06-15")
 
     assert response.status_code == 201, response.text
     placement = response.json()
@@ -163,7 +163,7 @@ def test_a_panel_without_an_independent_member_is_422(api: TestClient, make: Bui
 def test_a_review_outside_the_placement_is_422(
     api: TestClient, make: Builder, held_on: str
 ) -> None:
-    placement = _placement(api, make, "2017-06-15", ended_on="2017-11-30")
+    placement = _placement(api, make, "2017-06-15", end_on="2017-11-30")
     response = _review(api, placement, held_on)
     assert_problem(response, 422, "validation-error", "/held_on")
 
@@ -173,12 +173,12 @@ def test_once_a_placement_has_ended_no_review_falls_due(api: TestClient, make: B
 
     response = api.patch(
         f"{V1}/secure-placements/{placement['id']}",
-        json={"ended_on": "2017-11-30"},
-        headers=INTEGRATION,
+        json={"end_on": "2017-11-30"},
+        headers=if_match(placement, INTEGRATION),
     )
 
     assert response.status_code == 200, response.text
-    assert response.json()["ended_on"] == "2017-11-30"
+    assert response.json()["end_on"] == "2017-11-30"
     assert _next_due(api, placement, "2017-11-29")["date"] == "2017-07-15"
     assert _next_due(api, placement, "2017-12-01") is None
 
@@ -187,29 +187,29 @@ def test_a_placement_ending_before_it_starts_is_422(api: TestClient, make: Build
     placement = _placement(api, make, "2017-06-15")
     response = api.patch(
         f"{V1}/secure-placements/{placement['id']}",
-        json={"ended_on": "2017-06-14"},
-        headers=INTEGRATION,
+        json={"end_on": "2017-06-14"},
+        headers=if_match(placement, INTEGRATION),
     )
-    assert_problem(response, 422, "validation-error", "/ended_on")
+    assert_problem(response, 422, "validation-error", "/end_on")
     assert _next_due(api, placement, "2017-07-01")["date"] == "2017-07-15"
 
 
 def test_a_placement_before_the_child_was_born_is_422(api: TestClient, make: Builder) -> None:
     child = make.child(date_of_birth="2003-02-01")
-    response = _place(api, child, started_on="2003-01-31")
-    assert_problem(response, 422, "validation-error", "/started_on")
+    response = _place(api, child, start_on="2003-01-31")
+    assert_problem(response, 422, "validation-error", "/start_on")
 
 
 def test_unknown_children_and_placements_are_404(api: TestClient) -> None:
     unknown = str(uuid.uuid4())
-    assert_problem(_place(api, {"id": unknown}, started_on="2017-06-15"), 404, "not-found")
+    assert_problem(_place(api, {"id": unknown}, start_on="2017-06-15"), 404, "not-found")
     for response in (
         api.get(f"{V1}/children/{unknown}/secure-placements", headers=IRO),
         api.get(f"{V1}/secure-placements/{unknown}/reviews", headers=IRO),
         _review(api, {"id": unknown}, "2017-07-10"),
         api.patch(
             f"{V1}/secure-placements/{unknown}",
-            json={"ended_on": "2017-11-30"},
+            json={"end_on": "2017-11-30"},
             headers=INTEGRATION,
         ),
     ):
@@ -222,7 +222,7 @@ def test_roles_for_secure_accommodation(api: TestClient, make: Builder) -> None:
 
     by_an_iro = api.post(
         f"{V1}/children/{child['id']}/secure-placements",
-        json={"started_on": "2017-06-15"},
+        json={"start_on": "2017-06-15"},
         headers=IRO,
     )
     by_performance = api.post(

@@ -80,7 +80,7 @@ def test_a_nested_panel_members_name_is_named_by_its_place(api: TestClient, make
     child = make.looked_after()
     placement = api.post(
         f"{V1}/children/{child['id']}/secure-placements",
-        json={"started_on": "2017-06-01"},
+        json={"start_on": "2017-06-01"},
         headers=INTEGRATION,
     )
     assert placement.status_code == 201, placement.text
@@ -98,7 +98,7 @@ def test_a_nested_panel_members_name_is_named_by_its_place(api: TestClient, make
 
 
 def test_an_iro_name_with_a_nul_is_a_422(api: TestClient) -> None:
-    body = {"name": "Alex\x00", "email": "a@la.example", "fte": 1, "in_post_from": "2015-01-01"}
+    body = {"name": "Alex\x00", "email": "a@la.example", "fte": 1, "start_on": "2015-01-01"}
     response = api.post(f"{V1}/iros", json=body, headers=MANAGER)
     assert_problem(response, 422, "validation-error", "/name")
 

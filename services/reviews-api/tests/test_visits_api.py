@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import IRO, PERFORMANCE, Builder
+from .conftest import IRO, PERFORMANCE, Builder, if_match
 from .problems import assert_problem
 
 V1 = "/reviews/v1"
@@ -93,9 +93,10 @@ def test_a_deleted_visit_is_no_longer_listed(api: TestClient, make: Builder) -> 
     visit = _visit(api, child["id"], kind="pre_review", visited_on="2017-04-20").json()
     path = f"{V1}/visits/{visit['id']}"
 
-    without_reason = api.request("DELETE", path, json={}, headers=IRO)
-    deleted = api.request("DELETE", path, json={"reason": "Entered twice"}, headers=IRO)
-    again = api.request("DELETE", path, json={"reason": "Entered twice"}, headers=IRO)
+    headers = if_match(visit, IRO)
+    without_reason = api.request("DELETE", path, json={}, headers=headers)
+    deleted = api.request("DELETE", path, json={"reason": "Entered twice"}, headers=headers)
+    again = api.request("DELETE", path, json={"reason": "Entered twice"}, headers=headers)
 
     assert_problem(without_reason, 422, "validation-error", "/reason")
     assert deleted.status_code == 204, deleted.text

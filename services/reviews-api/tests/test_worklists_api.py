@@ -47,13 +47,13 @@ def children(api: TestClient, make: Builder) -> dict[str, Any]:
         )
     }
     made["alex"], made["blake"] = make.iro("Alex"), make.iro("Blake")
-    for child, iro, from_on in (
+    for child, iro, start_on in (
         ("april_3", "alex", "2017-04-05"),
         ("april_10", "blake", "2017-04-12"),
     ):
         response = api.post(
             f"/reviews/v1/children/{made[child]['id']}/allocations",
-            json={"iro_id": made[iro]["id"], "from_on": from_on},
+            json={"iro_id": made[iro]["id"], "start_on": start_on},
             headers=MANAGER,
         )
         assert response.status_code == 201, response.text

@@ -6,9 +6,11 @@ from pathlib import Path
 from fastapi import FastAPI
 
 import drp_api
+from drp_api.access import ROUTES
 from drp_api.disputes.endpoints import router as disputes_router
 from drp_api.events import EVENTS
 from drp_api.models import AUDIT_TABLE, IDEMPOTENCY_TABLE
+from drp_api.problems import PROBLEMS
 from drp_api.settings import Settings
 from drp_api.stats.endpoints import router as stats_router
 from drp_api.tracker.endpoints import router as tracker_router
@@ -46,6 +48,11 @@ SPEC = ServiceSpec(
         {"name": "events", "description": "Internal: the inbox for reviews-api's events."},
         {"name": "events-admin", "description": "Internal: the outbox, dead letters, republish."},
     ],
+    roles=ROUTES,
+    problems=PROBLEMS,
+    # The API's version (the OpenAPI's info.version): 1.0.0 is the contract front ends build
+    # on; from it no change may break a route without a new route version (iro_kit.contract).
+    version="1.0.0",
 )
 
 

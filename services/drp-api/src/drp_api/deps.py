@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from drp_api.disputes.lifecycle import ProcessRules
 from drp_api.settings import Settings
-from iro_kit.auth import Principal, Role, require_roles, roles_text
+from iro_kit.auth import Principal, Role, require_roles
 
 ACT_ROLES = (Role.iro, Role.iro_manager)
 READ_ROLES = (Role.iro, Role.iro_manager, Role.performance)
@@ -17,10 +17,6 @@ TRACKER_ROLES = (Role.iro, Role.iro_manager, Role.performance, Role.business_sup
 Actor = Annotated[Principal, Depends(require_roles(*ACT_ROLES))]
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 TrackerReader = Annotated[Principal, Depends(require_roles(*TRACKER_ROLES))]
-
-ACT_TEXT = roles_text(*ACT_ROLES)
-READ_TEXT = roles_text(*READ_ROLES)
-TRACKER_TEXT = roles_text(*TRACKER_ROLES)
 
 
 def _rules(request: Request) -> ProcessRules:

@@ -1,10 +1,9 @@
 """Children and IROs, as drp-api knows them.
 
 reviews-api owns children and IROs; drp-api keeps a read copy of them from `child.changed` and
-`iro.changed` (drp_api.events). Every dispute goes through `resolve_child` and `resolve_iro`:
-with the copy in use (`DRP_PEOPLE_FROM_EVENTS`, the default) they look the id up in it, refuse
-an unknown one with a 404 naming the field, and take the name from the copy; without it, they
-take the ids and names the request gives.
+`iro.changed` (drp_api.events). A new dispute names its child and IRO by id only: `resolve_child`
+and `resolve_iro` look the id up in the copy, refuse an unknown one with a 404 naming the field,
+and take the case id and name from the copy, so a dispute never carries a name typed by hand.
 """
 
 from __future__ import annotations
@@ -45,27 +44,29 @@ class IroRef(BaseModel):
     name: str = Field(min_length=1, max_length=200)
 
 
-async def resolve_child(session: AsyncSession, given: ChildRef, from_copy: bool) -> ChildRef:
-    """The child a dispute is about: from the read copy when in use, else as given."""
-    if not from_copy:
-        return given
-    copy = await session.get(ChildCopy, given.id)
+def _child_name(copy: ChildCopy) -> str:
+    """As reviews-api names a child: given and family name, else `Child <case id>` (a child
+    from an SSDA903 return may have no name)."""
+    return copy.name or f"Child {copy.external_id}"
+
+
+async def resolve_child(session: AsyncSession, child_id: uuid.UUID) -> ChildRef:
+    """The child a dispute is about, from the read copy (404 naming `/child_id` if unknown)."""
+    copy = await session.get(ChildCopy, child_id)
     if copy is None or copy.deleted:
         raise NotFound(
             "reviews-api has no child with this id (drp-api's copy is kept from its events).",
-            errors=[FieldProblem(pointer="/child/id", location="body", message="unknown child")],
+            errors=[FieldProblem(pointer="/child_id", location="body", message="unknown child")],
         )
-    return ChildRef(id=copy.id, external_id=copy.external_id, name=copy.name or given.name)
+    return ChildRef(id=copy.id, external_id=copy.external_id, name=_child_name(copy))
 
 
-async def resolve_iro(session: AsyncSession, given: IroRef, from_copy: bool) -> IroRef:
-    """The IRO who raises a dispute: from the read copy when in use, else as given."""
-    if not from_copy:
-        return given
-    copy = await session.get(IroCopy, given.id)
+async def resolve_iro(session: AsyncSession, iro_id: uuid.UUID) -> IroRef:
+    """The IRO who raises a dispute, from the read copy (404 naming `/iro_id` if unknown)."""
+    copy = await session.get(IroCopy, iro_id)
     if copy is None:
         raise NotFound(
             "reviews-api has no IRO with this id (drp-api's copy is kept from its events).",
-            errors=[FieldProblem(pointer="/raised_by/id", location="body", message="unknown IRO")],
+            errors=[FieldProblem(pointer="/iro_id", location="body", message="unknown IRO")],
         )
     return IroRef(id=copy.id, name=copy.name)

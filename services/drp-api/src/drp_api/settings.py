@@ -60,9 +60,6 @@ class Settings(ServiceSettings):
     reopen_window_working_days: int = Field(default=20, ge=0, le=260)
     # Theme code (stored, in JSON) -> label (in the tracker's files).
     themes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_THEMES))
-    # Check a new dispute's child and IRO against the read copy kept from reviews-api's events
-    # (404 for an unknown one). Off: take the ids and names the request gives.
-    people_from_events: bool = True
     # The stage worklist's default look-ahead.
     due_soon_working_days: int = Field(default=2, ge=0, le=60)
 

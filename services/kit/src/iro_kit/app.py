@@ -4,7 +4,8 @@ logging, metrics, health, docs and the service's own routers."""
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Sequence
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +18,13 @@ from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Table
 
-from iro_kit import audit, idempotency
+from iro_kit import access, audit, idempotency, openapi_examples, problem_types
+from iro_kit.access import RoleTable, check_roles
 from iro_kit.auth import TokenVerifier
 from iro_kit.calendar import WorkingDayCalendar
+from iro_kit.cors import install_cors
 from iro_kit.db import Database
+from iro_kit.docs import install_docs
 from iro_kit.errors import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
 from iro_kit.events.admin import admin_router
 from iro_kit.events.inbox import inbox_router
@@ -32,6 +36,7 @@ from iro_kit.logging import configure_logging, get_logger
 from iro_kit.metrics import HttpMetrics, metrics_router
 from iro_kit.middleware import RequestContextMiddleware, RequestGateMiddleware
 from iro_kit.migrations import upgrade_to_head
+from iro_kit.problem_types import KIT_TYPES, ProblemType
 from iro_kit.settings import ServiceSettings
 from iro_kit.startup import wait_for_database
 from iro_kit.text import refuse_control_characters
@@ -56,6 +61,12 @@ class ServiceSpec:
     # The service's append-only `audit_record` table (iro_kit.audit.audit_table): reads that
     # name children, and every write, are recorded.
     audit: Table | None = None
+    # Every route of the service and the roles it accepts (iro_kit.access): checked against
+    # what the routes enforce when the app is built, and rendered into their descriptions.
+    # None only for the kit's own test probes.
+    roles: RoleTable | None = None
+    # The problem types the service's own code raises, beyond the kit's (iro_kit.problem_types).
+    problems: Sequence[ProblemType] = ()
 
 
 _KIT_TAGS = (
@@ -68,9 +79,16 @@ _KIT_TAGS = (
 )
 
 
-def _operation_id(route: APIRoute) -> str:
-    tag = str(route.tags[0]) if route.tags else "default"
-    return f"{tag}-{route.name.replace('_', '-')}"
+def _operation_ids(prefix: str) -> Callable[[APIRoute], str]:
+    """`<service>-<tag>-<name>` (API.md), the service named by its path prefix (`/reviews`):
+    unique across the three services, so one generated client serves all of them."""
+    service = prefix.strip("/").split("/")[0]
+
+    def operation_id(route: APIRoute) -> str:
+        tag = str(route.tags[0]) if route.tags else "default"
+        return f"{service}-{tag}-{route.name.replace('_', '-')}"
+
+    return operation_id
 
 
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
@@ -114,13 +132,12 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         title=spec.title,
         description=spec.description,
         version=spec.version,
-        docs_url=f"{spec.prefix}/docs",
-        swagger_ui_oauth2_redirect_url=f"{spec.prefix}/docs/oauth2-redirect",
+        # Swagger UI and ReDoc from packaged assets, not a CDN (iro_kit.docs).
+        docs_url=None,
         redoc_url=None,
         openapi_url=f"{spec.prefix}/openapi.json",
         openapi_tags=[*spec.tags, *_KIT_TAGS],
-        generate_unique_id_function=_operation_id,
-        swagger_ui_parameters={"persistAuthorization": True},
+        generate_unique_id_function=_operation_ids(spec.prefix),
         # A redirect would come before auth and carry a raw path; one URL per resource instead.
         redirect_slashes=False,
         # One text rule for query and path parameters (iro_kit.text), on every route.
@@ -138,6 +155,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         spec.name, database, settings, CollectorRegistry()
     )
     app.state.service = spec.name
+    app.state.problem_types = (*KIT_TYPES, *spec.problems)
 
     install_problem_handlers(app)
     if spec.audit is not None:
@@ -153,7 +171,10 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         max_upload_bytes=settings.max_upload_body_bytes,
     )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    # Outermost: preflights are answered before the gate, and its problems carry CORS headers.
+    install_cors(app, settings.cors_allow_origins)
 
+    install_docs(app, spec.prefix)
     app.include_router(health_router(spec.prefix, spec.name, spec.script_location))
     app.include_router(metrics_router(spec.prefix))
     app.include_router(identity_router(spec.prefix))
@@ -172,6 +193,9 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 )
             )
 
+    if spec.roles is not None:
+        # Refuses to build the app when the table and the routes disagree.
+        app.state.role_table = check_roles(app, spec.prefix, spec.roles)
     app.openapi = lambda: _openapi_with_problems(app)  # type: ignore[method-assign]
     return app
 
@@ -245,5 +269,54 @@ def _openapi_with_problems(app: FastAPI) -> dict[str, Any]:
                     response["content"] = problem_content
     if getattr(app.state, "idempotency_table", None) is not None:
         idempotency.document(schema)
+    problem_types.document(schema, app.state.problem_types)
+    role_table = getattr(app.state, "role_table", None)
+    if role_table is not None:
+        access.document(schema, role_table)
+    _tidy_schema_names(schema)
+    openapi_examples.restore_nulls(schema, app.routes)
     app.openapi_schema = schema
     return schema
+
+
+_PAGE_NAME = re.compile(r"^Page_(\w+)_$")
+_BODY_NAME = re.compile(r"^Body_(.+)$")
+
+
+def _tidy_schema_names(schema: dict[str, Any]) -> None:
+    """Component names a generated client can use as they are, the same in every service:
+    `ChildReadPage` for pydantic's `Page_ChildRead_`, `ReviewsImportsImportSsda903Body` for
+    FastAPI's `Body_reviews-imports-import-ssda903`; every `$ref` follows."""
+    components = schema.get("components", {}).get("schemas", {})
+    renamed: dict[str, str] = {}
+    for name in components:
+        if page := _PAGE_NAME.match(name):
+            renamed[name] = f"{page.group(1)}Page"
+        elif body := _BODY_NAME.match(name):
+            words = re.split(r"[^A-Za-z0-9]+", body.group(1))
+            renamed[name] = "".join(word[:1].upper() + word[1:] for word in words) + "Body"
+    if not renamed:
+        return
+    clashes = set(renamed.values()) & (set(components) - set(renamed))
+    if clashes:
+        raise RuntimeError(f"OpenAPI component names would clash: {sorted(clashes)}")
+    schema["components"]["schemas"] = {renamed.get(k, k): v for k, v in components.items()}
+    refs = {
+        f"#/components/schemas/{old}": f"#/components/schemas/{new}" for old, new in renamed.items()
+    }
+
+    def follow(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref in refs:
+                node["$ref"] = refs[ref]
+            for value in node.values():
+                follow(value)
+        elif isinstance(node, list):
+            for value in node:
+                follow(value)
+
+    follow(schema)
+    for name in renamed.values():
+        # The title pydantic gave the envelope ("Page[ChildRead]") names it the same way.
+        schema["components"]["schemas"][name]["title"] = name

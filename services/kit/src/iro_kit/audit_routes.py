@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Table, func, select
 
 from iro_kit import audit
-from iro_kit.auth import Principal, Role, require_roles, roles_text
+from iro_kit.auth import Principal, Role, require_roles
 from iro_kit.dates import Day
 from iro_kit.db import SessionDep, id_in
 from iro_kit.errors import FieldProblem, Unprocessable, problem_responses
@@ -33,8 +33,8 @@ class AuditRecordRead(BaseModel):
         json_schema_extra={
             "example": {
                 "id": "6f1c2b7e-3d0a-4c59-9a51-2f4b8c1d9e70",
-                "at": "2026-12-02T10:15:03.120Z",
-                "subject": "iro-1",
+                "at": "2026-12-02T10:15:03.120318Z",
+                "subject": "3f6b2a90-7c1e-4d5a-9b8f-2e4c6a1d0b37",
                 "roles": ["iro"],
                 "action": "read",
                 "method": "GET",
@@ -90,7 +90,7 @@ def audit_router(prefix: str) -> APIRouter:
         "this child?), by `subject` (what did this user see?) and by days `from`/`to` (both "
         "inclusive, England days, 2000-01-01 to 2100-12-31). Records are append-only and kept "
         "for `*_AUDIT_RETENTION_DAYS` (default six years); each purge is itself a record "
-        "(`audit.purge`). Reading the trail is recorded too. " + roles_text(*AUDIT_ROLES),
+        "(`audit.purge`). Reading the trail is recorded too.",
         responses=problem_responses(401, 403, 422),
     )
     async def list_audit_records(

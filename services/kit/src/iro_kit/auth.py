@@ -218,11 +218,6 @@ def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
             raise Forbidden(f"This route needs one of the roles: {names}.")
         return principal
 
+    # Read by iro_kit.access, which checks every route against its service's role table.
+    check.accepted_roles = accepted  # type: ignore[attr-defined]
     return check
-
-
-def roles_text(*roles: Role) -> str:
-    """The sentence a route's description uses to list the roles it accepts."""
-    if not roles:
-        return "Roles: any authenticated caller."
-    return "Roles: " + ", ".join(f"`{r.value}`" for r in roles) + "."

@@ -30,13 +30,16 @@ class Readiness(BaseModel):
 def health_router(prefix: str, service: str, script_location: Path) -> APIRouter:
     router = APIRouter(prefix=f"{prefix}/health", tags=["ops"])
     heads = head_revisions(script_location)
+    # The examples name this service and its latest migration: what a ready instance answers.
+    live_example = Liveness(service=service).model_dump()
+    ready_example = Readiness(service=service, migration=",".join(sorted(heads))).model_dump()
 
     @router.get(
         "/live",
         summary="Liveness",
         description="200 while the process serves requests; touches no dependency. "
         "No authentication.",
-        operation_id="ops-live",
+        responses={200: {"content": {"application/json": {"example": live_example}}}},
     )
     async def live() -> Liveness:
         return Liveness(service=service)
@@ -46,8 +49,10 @@ def health_router(prefix: str, service: str, script_location: Path) -> APIRouter
         summary="Readiness",
         description="200 when the database answers and its schema is at the latest migration; "
         "otherwise 503 with a problem body and `Retry-After`. No authentication.",
-        operation_id="ops-ready",
-        responses=problem_responses(503),
+        responses={
+            200: {"content": {"application/json": {"example": ready_example}}},
+            **problem_responses(503),
+        },
     )
     async def ready(request: Request) -> Readiness:
         try:

@@ -41,7 +41,6 @@ def metrics_router(prefix: str) -> APIRouter:
         description="Request counts and latency by route template and status, in the "
         "Prometheus text format. Scraped directly from the service; the gateway does not "
         "route it. No authentication.",
-        operation_id="ops-metrics",
         response_class=Response,
         responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
     )

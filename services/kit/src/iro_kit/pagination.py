@@ -11,17 +11,30 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from iro_kit.errors import FieldProblem, Unprocessable
 
 T = TypeVar("T")
 
 
+def _page_example(schema: dict[str, Any], page: type[BaseModel]) -> None:
+    """A page's example: the first page of several, holding the item's own example."""
+    args = page.__pydantic_generic_metadata__["args"]
+    extra = getattr(args[0], "model_config", {}).get("json_schema_extra") if args else None
+    if isinstance(extra, dict) and "example" in extra:
+        schema["example"] = {
+            "items": [extra["example"]],
+            "next_cursor": encode_cursor(50),
+            "total": None,
+        }
+
+
 class Page(BaseModel, Generic[T]):
+    model_config = ConfigDict(json_schema_extra=_page_example)
     items: list[T]
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."

@@ -6,9 +6,10 @@ from datetime import date
 from enum import StrEnum
 from typing import Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from iro_kit.cors import cors_origin_problem
 from iro_kit.events.routing import EventRoute
 
 PLACEHOLDER_DEV_SECRET = "dev-only-secret-do-not-use-in-production-0123456789"  # noqa: S105
@@ -55,6 +56,12 @@ class ServiceSettings(BaseSettings):
         200 * 1024 * 1024, ge=1024, description="The largest multipart upload request body."
     )
 
+    # Browser front ends on other origins (`https://host[:port]`, exactly as a browser sends
+    # it): none by default, so no CORS headers at all (iro_kit.cors).
+    cors_allow_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call this service from a browser."
+    )
+
     # Days the service is closed beyond England's bank holidays (ISO dates).
     extra_closure_days: list[date] = Field(default_factory=list)
 
@@ -89,6 +96,15 @@ class ServiceSettings(BaseSettings):
     audit_retention_days: int = Field(
         2190, ge=1, description="How long audit records are kept (six years by default)."
     )
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _refuse_malformed_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            refused = cors_origin_problem(origin)
+            if refused:
+                raise ValueError(f"cors_allow_origins: {origin!r} {refused}")
+        return origins
 
     @property
     def is_development(self) -> bool:

@@ -119,3 +119,25 @@ def assert_problem(
 def bearer(*roles: Role | str, **kwargs: object) -> dict[str, str]:
     """An Authorization header with a development token for `roles`."""
     return {"Authorization": f"Bearer {mint_dev_token(roles, **kwargs)}"}  # type: ignore[arg-type]
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    """Fail the run when any test produced a problem the catalogue does not describe."""
+    from iro_kit.problem_types import undocumented
+
+    found = sorted(undocumented())
+    if not found:
+        return
+    terminalreporter.section("problems not in the catalogue (iro_kit.problem_types)", red=True)
+    for slug, status, members in found:
+        terminalreporter.line(f"{status} {slug} extension members {list(members)}")
+    terminalreporter.line("register them (iro_kit.problem_types.register): the run fails")
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    """A run that produced a problem the catalogue does not describe fails (the summary above
+    names them): every problem a client can meet is documented."""
+    from iro_kit.problem_types import undocumented
+
+    if undocumented() and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

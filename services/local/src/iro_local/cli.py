@@ -3,6 +3,7 @@
 uv run iro serve                 # the three services on http://localhost:8000
 uv run iro migrate               # apply every service's migrations (SQLite under var/)
 uv run iro token --role iro_manager
+uv run iro openapi [--check]     # write (or check) services/*/openapi.json and README roles
 """
 
 from __future__ import annotations
@@ -117,6 +118,21 @@ def shutdown_grace_seconds() -> int:
     return max(graceful_shutdown_seconds(cls()) for _, cls in _services())  # type: ignore[operator]
 
 
+def openapi_snapshots(check: bool) -> None:
+    from iro_local import openapi
+
+    if check:
+        stale = openapi.stale()
+        for path in stale:
+            print(f"{path.relative_to(openapi.ROOT)}: differs from the code; run `make openapi`")
+        if stale:
+            sys.exit(1)
+        print("openapi: the snapshots and the README's roles match the code")
+        return
+    written = [str(path.relative_to(openapi.ROOT)) for path in openapi.write()]
+    print(f"openapi: wrote {', '.join(written)}" if written else "openapi: all up to date")
+
+
 LOCAL_ENVIRONMENT = {f"{p}ENVIRONMENT": "development" for p in ("REVIEWS_", "DRP_", "SCORECARD_")}
 
 
@@ -145,12 +161,20 @@ def main(argv: list[str] | None = None) -> None:
     token_cmd.add_argument(
         "--secret", default=None, help="dev HS256 secret (default: REVIEWS_JWT_DEV_SECRET)"
     )
+    openapi_cmd = commands.add_parser(
+        "openapi", help="write the OpenAPI snapshots (services/*/openapi.json) and README roles"
+    )
+    openapi_cmd.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if a snapshot is stale"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "serve":
         serve(args.host, args.port, not args.no_migrate)
     elif args.command == "migrate":
         migrate()
+    elif args.command == "openapi":
+        openapi_snapshots(check=args.check)
     else:
         from reviews_api.settings import Settings
 

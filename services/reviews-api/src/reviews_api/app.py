@@ -10,6 +10,7 @@ from fastapi import FastAPI
 import reviews_api
 from iro_kit.app import ServiceSpec, create_service_app
 from iro_kit.audit_routes import audit_router
+from reviews_api.access import ROUTES
 from reviews_api.children.endpoints import router as children_router
 from reviews_api.events.publish import EVENTS
 from reviews_api.imports.background import imports_lifecycle
@@ -18,6 +19,7 @@ from reviews_api.integration.endpoints import router as integration_router
 from reviews_api.iros.endpoints import router as iros_router
 from reviews_api.models import AUDIT_TABLE, IDEMPOTENCY_TABLE
 from reviews_api.plans.endpoints import router as plans_router
+from reviews_api.problems import PROBLEMS
 from reviews_api.reviews.endpoints import router as reviews_router
 from reviews_api.rules_state import recompute_if_changed
 from reviews_api.secure.endpoints import router as secure_router
@@ -57,6 +59,11 @@ SPEC = ServiceSpec(
         {"name": "imports", "description": "SSDA903 returns imported as background jobs."},
         {"name": "events-admin", "description": "Internal: the outbox, dead letters, republish."},
     ],
+    roles=ROUTES,
+    problems=PROBLEMS,
+    # The API's version (the OpenAPI's info.version): 1.0.0 is the contract front ends build
+    # on; from it no change may break a route without a new route version (iro_kit.contract).
+    version="1.0.0",
 )
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from iro_kit.auth import Principal, Role, require_roles, roles_text
+from iro_kit.auth import Principal, Role, require_roles
 from iro_kit.schedule import ScheduleRules
 
 READ_ROLES = (Role.iro, Role.iro_manager, Role.business_support, Role.performance)
@@ -20,12 +20,6 @@ Recorder = Annotated[Principal, Depends(require_roles(*RECORD_ROLES))]
 Allocator = Annotated[Principal, Depends(require_roles(*ALLOCATE_ROLES))]
 CaseDataWriter = Annotated[Principal, Depends(require_roles(*CASE_DATA_ROLES))]
 IroAdmin = Annotated[Principal, Depends(require_roles(*IRO_ADMIN_ROLES))]
-
-READ_TEXT = roles_text(*READ_ROLES)
-RECORD_TEXT = roles_text(*RECORD_ROLES)
-ALLOCATE_TEXT = roles_text(*ALLOCATE_ROLES)
-CASE_DATA_TEXT = roles_text(*CASE_DATA_ROLES)
-IRO_ADMIN_TEXT = roles_text(*IRO_ADMIN_ROLES)
 
 
 def _rules(request: Request) -> ScheduleRules:

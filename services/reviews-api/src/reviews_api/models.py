@@ -103,6 +103,7 @@ class Episode(Timestamps, SoftDeleted, Base):
     legal_status: Mapped[str] = mapped_column(String(2))
     placement: Mapped[str | None] = mapped_column(String(3))
     reason_ended: Mapped[str | None] = mapped_column(String(3))
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
 
 class Iro(Timestamps, Base):
@@ -133,6 +134,7 @@ class Allocation(Timestamps, SoftDeleted, Base):
     to_on: Mapped[date | None] = mapped_column(Date)  # the last day of the allocation
     reason: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
 
 class Review(Timestamps, SoftDeleted, Base):
@@ -202,6 +204,7 @@ class SecurePlacement(Timestamps, SoftDeleted, Base):
     child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("child.id"), index=True)
     started_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
 
 class SecureReview(Timestamps, SoftDeleted, Base):

@@ -16,7 +16,8 @@ from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from iro_kit.events.wiring import EventSpec
 from iro_kit.types import UtcTimestamp
-from scorecard_api.deps import READ_TEXT, Reader, freshness, install_freshness_header
+from scorecard_api.access import ROUTES
+from scorecard_api.deps import Reader, freshness, install_freshness_header
 from scorecard_api.models import AUDIT_TABLE, EVENT_TABLES, IDEMPOTENCY_TABLE
 from scorecard_api.projections.handlers import handlers
 from scorecard_api.rebuild import Rebuilt, rebuild
@@ -35,9 +36,20 @@ freshness_router = APIRouter(prefix="/scorecard/v1", tags=["scorecard"])
 @freshness_router.get(
     "/freshness",
     summary="How complete the facts are",
-    description="The time of the newest event applied from each producer (null before any)."
-    + READ_TEXT,
-    responses=problem_responses(401, 403),
+    description="The time of the newest event applied from each producer (null before any).",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "drp-api": "2026-12-02T09:51:20.117318Z",
+                        "reviews-api": "2026-12-02T10:14:58.402318Z",
+                    }
+                }
+            }
+        },
+        **problem_responses(401, 403),
+    },
 )
 async def facts_freshness(session: SessionDep, _: Reader) -> dict[str, UtcTimestamp | None]:
     return await freshness(session)
@@ -52,7 +64,7 @@ rebuild_router = APIRouter(prefix="/scorecard/admin", tags=["events-admin"])
     description="Empties every projection, then asks reviews-api and drp-api to republish the "
     "state of everything they own; the relays deliver it and the figures come back as they "
     "were. Until they do, figures are incomplete (`X-Facts-Complete-To` says so). Not routed "
-    "by the gateway. Roles: `admin`.",
+    "by the gateway.",
     responses=problem_responses(401, 403, 503),
 )
 async def rebuild_projections(
@@ -90,6 +102,10 @@ SPEC = ServiceSpec(
         {"name": "events", "description": "Internal: the inbox for the producers' events."},
         {"name": "events-admin", "description": "Internal: inbox state and rebuilding."},
     ],
+    roles=ROUTES,
+    # The API's version (the OpenAPI's info.version): 1.0.0 is the contract front ends build
+    # on; from it no change may break a route without a new route version (iro_kit.contract).
+    version="1.0.0",
 )
 
 

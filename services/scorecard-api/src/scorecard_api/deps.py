@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from iro_kit.auth import Principal, Role, require_roles, roles_text
+from iro_kit.auth import Principal, Role, require_roles
 from iro_kit.dates import FIRST_DAY, LAST_DAY, Day, today
 from iro_kit.db import SessionDep
 from iro_kit.errors import FieldProblem, Unprocessable, problem_responses
@@ -31,7 +31,6 @@ READ_ROLES = (Role.performance, Role.iro_manager, Role.iro, Role.admin)
 WRITE_ROLES = (Role.iro_manager, Role.admin)
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 Writer = Annotated[Principal, Depends(require_roles(*WRITE_ROLES))]
-READ_TEXT = " " + roles_text(*READ_ROLES)
 ERRORS = problem_responses(401, 403, 406, 422)
 _TABLES = (ExportFormat.json, ExportFormat.csv, ExportFormat.xlsx)
 TableFormat = Annotated[ExportFormat, Depends(format_dependency(*_TABLES))]

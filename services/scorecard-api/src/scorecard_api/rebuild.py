@@ -7,7 +7,7 @@ routes) and the relays deliver it as usual, so afterwards every figure is what i
 from __future__ import annotations
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import delete
 
 from iro_kit.auth import Role
@@ -19,6 +19,14 @@ from scorecard_api.settings import Settings
 
 
 class Rebuilt(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "emptied": [t.name for t in PROJECTIONS],
+                "republished": {"drp-api": 96, "reviews-api": 2185},
+            }
+        }
+    )
     emptied: list[str]
     republished: dict[str, int]
 

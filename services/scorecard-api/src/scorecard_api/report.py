@@ -15,11 +15,22 @@ from scorecard_api import charts, sheets
 from scorecard_api.kpis.definitions import BY_CODE
 from scorecard_api.kpis.formulas import Window, default_window
 from scorecard_api.scorecard import service
-from scorecard_api.scorecard.schemas import Scorecard
+from scorecard_api.scorecard.schemas import SCORECARD_EXAMPLE, Scorecard
 from scorecard_api.scorecard.trend import month_ends
-from scorecard_api.tables.caseload import CaseloadTable, load_caseload
-from scorecard_api.tables.escalations import EscalationsTable, load_escalations
-from scorecard_api.tables.reviews import LateReviewsTable, ToolsTable, load_late_reviews, load_tools
+from scorecard_api.tables.caseload import CASELOAD_EXAMPLE, CaseloadTable, load_caseload
+from scorecard_api.tables.escalations import (
+    ESCALATIONS_EXAMPLE,
+    EscalationsTable,
+    load_escalations,
+)
+from scorecard_api.tables.reviews import (
+    LATE_REVIEWS_EXAMPLE,
+    TOOLS_EXAMPLE,
+    LateReviewsTable,
+    ToolsTable,
+    load_late_reviews,
+    load_tools,
+)
 
 TREND_KPI = "reviews_in_timescale"
 
@@ -29,13 +40,50 @@ def financial_year(year: int) -> Window:
     return Window(date(year, 4, 1), date(year + 1, 3, 31))
 
 
-class TrendPoint(BaseModel):
+class ReportTrendPoint(BaseModel):
+    """One month end of the annual report's trend chart."""
+
     as_at: date
     value: float | None
 
 
+# `reviews_in_timescale` at each month end of 2016/17 (children in timescale, of those due).
+_TREND = (
+    ("2016-04-30", 481, 503),
+    ("2016-05-31", 483, 504),
+    ("2016-06-30", 486, 507),
+    ("2016-07-31", 484, 508),
+    ("2016-08-31", 487, 510),
+    ("2016-09-30", 490, 511),
+    ("2016-10-31", 489, 513),
+    ("2016-11-30", 492, 514),
+    ("2016-12-31", 490, 516),
+    ("2017-01-31", 489, 515),
+    ("2017-02-28", 493, 514),
+    ("2017-03-31", 498, 512),
+)
+ANNUAL_REPORT_EXAMPLE = {
+    "year": 2016,
+    "from": "2016-04-01",
+    "to": "2017-03-31",
+    "scorecard": SCORECARD_EXAMPLE,
+    "caseload": CASELOAD_EXAMPLE,
+    "late_reviews": LATE_REVIEWS_EXAMPLE,
+    "escalations": ESCALATIONS_EXAMPLE,
+    "tools": TOOLS_EXAMPLE,
+    "trend": [{"as_at": day, "value": n / d * 100} for day, n, d in _TREND],
+    "charts": {
+        "disputes_by_theme": "/scorecard/v1/tables/escalations?as_at=2017-03-31&from=2016-04-01"
+        "&format=svg",
+        TREND_KPI: f"/scorecard/v1/kpis/{TREND_KPI}/trend?from=2016-04-01&to=2017-03-31&format=svg",
+    },
+}
+
+
 class AnnualReport(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True, json_schema_extra={"example": ANNUAL_REPORT_EXAMPLE}
+    )
 
     year: int = Field(description="The financial year's first year: 2016 is 2016/17.")
     from_: date = Field(alias="from", serialization_alias="from")
@@ -45,7 +93,9 @@ class AnnualReport(BaseModel):
     late_reviews: LateReviewsTable
     escalations: EscalationsTable
     tools: ToolsTable
-    trend: list[TrendPoint] = Field(description=f"`{TREND_KPI}` at each month end of the year.")
+    trend: list[ReportTrendPoint] = Field(
+        description=f"`{TREND_KPI}` at each month end of the year."
+    )
     charts: dict[str, str] = Field(description="Where each chart is served as SVG (or PNG).")
 
 
@@ -68,7 +118,7 @@ async def annual_report(
         late_reviews=await load_late_reviews(session, window),
         escalations=await load_escalations(session, window),
         tools=await load_tools(session, window),
-        trend=[TrendPoint(as_at=c.as_at, value=c.kpis[0].value) for c in trend],
+        trend=[ReportTrendPoint(as_at=c.as_at, value=c.kpis[0].value) for c in trend],
         charts={
             "disputes_by_theme": f"/scorecard/v1/tables/escalations?as_at={day}"
             f"&from={window.start.isoformat()}&format=svg",

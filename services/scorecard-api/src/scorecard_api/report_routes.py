@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from iro_kit.db import SessionDep
 from iro_kit.exports import HTML_TYPE, XLSX_TYPE, ExportFormat, file_content, format_dependency
-from scorecard_api.deps import ERRORS, FRESHNESS_TEXT, READ_AND_RECORD_FRESHNESS, READ_TEXT
+from scorecard_api.deps import ERRORS, FRESHNESS_TEXT, READ_AND_RECORD_FRESHNESS
 from scorecard_api.report import (
     AnnualReport,
     annual_report,
@@ -40,7 +40,7 @@ Year = Annotated[
     "(escalations), the use of MOMO and Viewpoint, and the charts (disputes by theme; reviews "
     "in timescale at each month end). As JSON (charts by link), as one XLSX workbook with a "
     "sheet per table and the charts embedded, or as one printable HTML page with the charts "
-    "inline (`Accept` or `?format=json|xlsx|html`)." + FRESHNESS_TEXT + READ_TEXT,
+    "inline (`Accept` or `?format=json|xlsx|html`)." + FRESHNESS_TEXT,
     response_model=AnnualReport,
     response_model_by_alias=True,
     responses={**file_content(ExportFormat.xlsx, ExportFormat.html), **ERRORS},

@@ -8,16 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from drp_api.deps import (
-    ACT_TEXT,
-    READ_TEXT,
-    TRACKER_TEXT,
     Actor,
     Reader,
     RulesDep,
     SettingsDep,
     TrackerReader,
 )
-from drp_api.disputes import history, reads, service
+from drp_api.disputes import examples, history, reads, service
 from drp_api.disputes.lifecycle import Category, Outcome, ProcessRules, Status
 from drp_api.disputes.schemas import (
     ActionRead,
@@ -62,12 +59,41 @@ TRANSITION_RESPONSES: dict[int | str, dict[str, Any]] = {
     **_TRANSITION_ERRORS,
 }
 
+
+def _returns(transition: str, status_code: int = 200) -> dict[int | str, dict[str, Any]]:
+    """The route's success response: its example dispute, with the ETag that dispute carries."""
+    dispute = examples.DISPUTES[transition]
+    header = {"ETag": {**_ETAG["ETag"], "example": f'"{dispute["version"]}"'}}
+    return {
+        status_code: {
+            "headers": header,
+            "content": {"application/json": {"example": dispute}},
+        }
+    }
+
+
+def _transition_responses(transition: str) -> dict[int | str, dict[str, Any]]:
+    returns = _returns(transition)[200]
+    return {**TRANSITION_RESPONSES, 200: {**TRANSITION_RESPONSES[200], **returns}}
+
+
+_RAISE_ERRORS = problem_responses(401, 403, 404, 422)
+_RAISE_ERRORS[404]["description"] = (
+    "`not-found`: drp-api's copy of reviews-api's children and IROs has no child with "
+    "`child_id` (or it was deleted) or no IRO with `iro_id`; `errors` names the field."
+)
+_RAISE_ERRORS[422]["description"] = (
+    "`validation-error`: a field is missing or invalid, or the body carries a field the route "
+    "does not take (a child's or IRO's name or case id: they come from the copy); `errors` "
+    "names each field."
+)
+
 _RULES = (
     " Needs `If-Match` with the dispute's ETag (428 without it; 412 when the dispute has changed "
     "since it was read) and returns the new ETag. The date defaults to today (Europe/London) and "
     "may be neither in the future nor before the dispute's previous action (422 naming the "
     "field), so a backlog can be entered with its real dates. A transition the dispute's state "
-    "does not allow is a 409 naming the current state and the allowed transitions. "
+    "does not allow is a 409 naming the current state and the allowed transitions."
 )
 
 
@@ -87,7 +113,7 @@ async def _read(
 async def _transition(
     session: SessionDep,
     dispute_id: uuid.UUID,
-    if_match: frozenset[int],
+    if_match: frozenset[int] | None,
     body: TransitionRequest,
     rules: ProcessRules,
     principal: Principal,
@@ -104,7 +130,7 @@ async def _transition(
     summary="Stages, themes and outcomes",
     description="The process as this deployment configures it (DOMAIN.md, DRP): stage names and "
     "deadlines in working days, the overall timescale, the reopen window, theme codes and "
-    "labels, outcomes and categories. " + TRACKER_TEXT,
+    "labels, outcomes and categories.",
     responses=problem_responses(401, 403),
 )
 async def get_process(_: TrackerReader, rules: RulesDep, settings: SettingsDep) -> ProcessRead:
@@ -135,8 +161,12 @@ async def get_process(_: TrackerReader, rules: RulesDep, settings: SettingsDep) 
     "the authority. It gets a reference `DRP-<year raised>-<sequence>`, a stage deadline and an "
     "overall deadline of 20 working days (both configurable, counted in England's working "
     "days). `raised_on` defaults to today and may not be in the future. Themes come from the "
-    "configured list (GET /drp/v1/process). Returns the dispute with its ETag. " + ACT_TEXT,
-    responses={201: {"headers": _ETAG}, **problem_responses(401, 403, 404, 422)},
+    "configured list (GET /drp/v1/process). The child and the IRO are named by id only "
+    "(`child_id`, `iro_id`): their case id and names come from drp-api's copy of reviews-api's "
+    "children and IROs, kept from its events; a child or IRO it has never heard of is a 404 "
+    "naming the field, and a name or case id in the request is a 422 naming it. Returns the "
+    "dispute with its ETag.",
+    responses={**_returns("raise", 201), **_RAISE_ERRORS},
 )
 async def raise_dispute(
     body: DisputeRaise,
@@ -146,9 +176,7 @@ async def raise_dispute(
     settings: SettingsDep,
     response: Response,
 ) -> DisputeRead:
-    dispute = await service.raise_dispute(
-        session, body, rules, settings.themes, principal, today(), settings.people_from_events
-    )
+    dispute = await service.raise_dispute(session, body, rules, settings.themes, principal, today())
     response.headers["Location"] = f"/drp/v1/disputes/{dispute.id}"
     return await _read(session, dispute, rules, response)
 
@@ -157,7 +185,7 @@ async def raise_dispute(
     "/disputes",
     summary="List disputes",
     description="Newest first by default (`sort`: `raised_on`, `-raised_on`, `reference`, "
-    "`-reference`). Filters match the current state. " + READ_TEXT,
+    "`-reference`). Filters match the current state.",
     responses=READ_ERRORS,
 )
 async def list_disputes(
@@ -197,8 +225,8 @@ async def list_disputes(
     "/disputes/{dispute_id}",
     summary="Get a dispute",
     description="The dispute with every stage it has been at (who was asked, their responses) "
-    "and the transitions allowed today. The `ETag` header carries its version. " + READ_TEXT,
-    responses={200: {"headers": _ETAG}, **READ_ERRORS},
+    "and the transitions allowed today. The `ETag` header carries its version.",
+    responses={**_returns("escalate"), **READ_ERRORS},
 )
 async def get_dispute(
     dispute_id: uuid.UUID, session: SessionDep, _: Reader, rules: RulesDep, response: Response
@@ -217,10 +245,17 @@ _TIMELINE = format_dependency(
     description="Every action on the dispute, oldest first, with the day it happened, who "
     "recorded it and what it said. The history is append-only: nothing changes or removes an "
     "entry. As JSON, or as a printable timeline: HTML (`text/html`), CSV or XLSX by `Accept` "
-    "or `?format=`. " + READ_TEXT,
+    "or `?format=`.",
     response_model=list[ActionRead],
     responses={
-        **file_content(ExportFormat.csv, ExportFormat.xlsx, ExportFormat.html),
+        200: {
+            "content": {
+                "application/json": {"example": examples.HISTORY},
+                **file_content(ExportFormat.csv, ExportFormat.xlsx, ExportFormat.html)[200][
+                    "content"
+                ],
+            }
+        },
         **problem_responses(401, 403, 404, 406, 422),
     },
 )
@@ -249,8 +284,8 @@ async def get_history(
     "/disputes/{dispute_id}/respond",
     summary="Record a response",
     description="A response at the dispute's current stage, recorded on behalf of the person "
-    "who gave it (`responder`). The stage and its deadline do not change." + _RULES + ACT_TEXT,
-    responses=TRANSITION_RESPONSES,
+    "who gave it (`responder`). The stage and its deadline do not change." + _RULES,
+    responses=_transition_responses("respond"),
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def respond(
@@ -271,8 +306,8 @@ async def respond(
     description="To the next stage, or any higher stage inside the authority (`to_stage`; "
     "skipping stages is allowed). The new stage's deadline counts its working days (default 5) "
     "from `escalated_on`. The last stage is the referral to Cafcass: use refer-to-cafcass; from "
-    "the last internal stage escalation is a 409." + _RULES + ACT_TEXT,
-    responses=TRANSITION_RESPONSES,
+    "the last internal stage escalation is a 409." + _RULES,
+    responses=_transition_responses("escalate"),
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def escalate(
@@ -292,8 +327,8 @@ async def escalate(
     summary="Refer a dispute to Cafcass",
     description="From any stage: the dispute moves to the last stage (referral to Cafcass, "
     "outside the authority, no internal deadline) and ends with status `referred_to_cafcass` "
-    "(IRO Handbook: the IRO may refer to Cafcass at any point)." + _RULES + ACT_TEXT,
-    responses=TRANSITION_RESPONSES,
+    "(IRO Handbook: the IRO may refer to Cafcass at any point)." + _RULES,
+    responses=_transition_responses("refer_to_cafcass"),
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def refer_to_cafcass(
@@ -313,8 +348,8 @@ async def refer_to_cafcass(
     summary="Resolve a dispute",
     description="Resolved at its current stage with one or more `outcomes` and a `summary`. "
     "Resolving without an outcome is refused like any transition the state does not allow "
-    "(409 `outcome-required`)." + _RULES + ACT_TEXT,
-    responses=TRANSITION_RESPONSES,
+    "(409 `outcome-required`)." + _RULES,
+    responses=_transition_responses("resolve"),
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def resolve(
@@ -332,8 +367,8 @@ async def resolve(
 @router.post(
     "/disputes/{dispute_id}/withdraw",
     summary="Withdraw a dispute",
-    description="The IRO withdraws the dispute, giving a `reason`." + _RULES + ACT_TEXT,
-    responses=TRANSITION_RESPONSES,
+    description="The IRO withdraws the dispute, giving a `reason`." + _RULES,
+    responses=_transition_responses("withdraw"),
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def withdraw(
@@ -354,8 +389,8 @@ async def withdraw(
     description="A resolved or withdrawn dispute opens again at the stage it closed at, within "
     "the reopen window (default 20 working days after it closed; 409 `reopen-window-closed` "
     "after). The stage deadline restarts from `reopened_on`; the overall deadline still runs "
-    "from the day it was raised. A referral to Cafcass is not reopened." + _RULES + ACT_TEXT,
-    responses=TRANSITION_RESPONSES,
+    "from the day it was raised. A referral to Cafcass is not reopened." + _RULES,
+    responses=_transition_responses("reopen"),
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def reopen(

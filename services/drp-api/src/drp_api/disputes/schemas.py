@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from drp_api.disputes import examples
 from drp_api.disputes.lifecycle import Category, Outcome, Status, Transition
 from drp_api.people import ChildRef, IroRef
 from iro_kit.dates import Day
@@ -41,13 +42,16 @@ class TransitionRequest(RequestModel):
 
 
 class DisputeRaise(TransitionRequest):
+    """A new dispute. The child and the IRO are named by id only: their case id and names come
+    from drp-api's copy of reviews-api's records, so a field naming them is refused (422)."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
             "example": {
-                "child": ChildRef.model_config["json_schema_extra"]["example"],  # type: ignore[index]
+                "child_id": ChildRef.model_config["json_schema_extra"]["example"]["id"],  # type: ignore[index]
+                "iro_id": IroRef.model_config["json_schema_extra"]["example"]["id"],  # type: ignore[index]
                 "category": "lac",
-                "raised_by": IroRef.model_config["json_schema_extra"]["example"],  # type: ignore[index]
                 "raised_on": "2017-04-13",
                 "themes": ["drift_and_delay", "permanency"],
                 "issue": "No permanence plan was agreed at the second review.",
@@ -57,9 +61,15 @@ class DisputeRaise(TransitionRequest):
         },
     )
     date_field: ClassVar[str] = "raised_on"
-    child: ChildRef
+    child_id: uuid.UUID = Field(
+        description="The child's id in reviews-api; the case id and name come from drp-api's "
+        "copy (404 for a child it has never heard of)."
+    )
+    iro_id: uuid.UUID = Field(
+        description="The IRO raising the dispute: their id in reviews-api; the name comes from "
+        "drp-api's copy (404 for an IRO it has never heard of)."
+    )
     category: Category = Field(description="`lac` (looked after child) or `cp` (child protection).")
-    raised_by: IroRef = Field(description="The IRO raising the dispute.")
     raised_on: Day | None = Field(default=None, description="Default today; not in the future.")
     stage: int = Field(
         default=1,
@@ -206,6 +216,7 @@ class StageRecord(BaseModel):
 
 
 class DisputeSummary(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": examples.DISPUTE_SUMMARY})
     id: uuid.UUID
     reference: str = Field(examples=["DRP-2017-0042"])
     child: ChildRef
@@ -233,11 +244,14 @@ class DisputeSummary(BaseModel):
 
 
 class DisputeRead(DisputeSummary):
+    model_config = ConfigDict(json_schema_extra={"example": examples.DISPUTE})
     stages: list[StageRecord] = Field(description="Every stage the dispute has been at.")
 
 
 class ActionRead(BaseModel):
     """One entry of a dispute's history: what happened, on which day, who recorded it."""
+
+    model_config = ConfigDict(json_schema_extra={"example": examples.ACTION})
 
     version: int = Field(description="The dispute's version this action produced.")
     action: Transition
@@ -261,6 +275,7 @@ class ProcessStage(BaseModel):
 
 
 class ProcessRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": examples.PROCESS})
     stages: list[ProcessStage]
     overall_working_days: int
     reopen_window_working_days: int

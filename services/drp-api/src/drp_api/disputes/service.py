@@ -36,7 +36,7 @@ from drp_api.disputes.schemas import (
     TransitionRequest,
     Withdrawal,
 )
-from drp_api.disputes.versioning import check_version, stale
+from drp_api.disputes.versioning import check_version, current_version, stale
 from drp_api.models import Dispute, ReferenceCounter
 from drp_api.people import resolve_child, resolve_iro
 from iro_kit.auth import Principal
@@ -135,11 +135,10 @@ async def raise_dispute(
     themes: dict[str, str],
     by: Principal,
     today: date,
-    people_from_events: bool = True,
 ) -> Dispute:
     _check_themes(body.themes, themes)
-    child = await resolve_child(session, body.child, people_from_events)
-    iro = await resolve_iro(session, body.raised_by, people_from_events)
+    child = await resolve_child(session, body.child_id)
+    iro = await resolve_iro(session, body.iro_id)
     raised_on = body.raised_on or today
     try:
         state = lifecycle.raise_dispute(rules, raised_on=raised_on, today=today, stage=body.stage)
@@ -210,7 +209,7 @@ def _step(
 async def take_transition(
     session: AsyncSession,
     dispute_id: uuid.UUID,
-    if_match: frozenset[int],
+    if_match: frozenset[int] | None,
     body: TransitionRequest,
     rules: ProcessRules,
     by: Principal,
@@ -233,7 +232,8 @@ async def take_transition(
         .execution_options(synchronize_session="evaluate")
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
-        raise stale()
+        now = await current_version(session, Dispute, dispute_id)
+        raise stale(read_version if now is None else now)
     await history.append(
         session,
         dispute_id=dispute_id,

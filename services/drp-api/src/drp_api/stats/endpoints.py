@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from drp_api.deps import (
-    READ_TEXT,
     Reader,
     RulesDep,
     SettingsDep,
@@ -41,7 +40,7 @@ def _year_before(day: date) -> date:
     "reached by `to`, status and outcome at the end of `to`; the % resolved within the overall "
     "timescale (20 working days of being raised) of those resolved by `to`, and the median "
     "working days to resolution. Also every dispute open, and overdue, at the end of `to`. "
-    "`category=lac` gives the annual report's Table 4 (case escalations). " + READ_TEXT,
+    "`category=lac` gives the annual report's Table 4 (case escalations).",
     responses=problem_responses(401, 403, 422),
 )
 async def dispute_statistics(

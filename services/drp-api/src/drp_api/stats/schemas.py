@@ -4,7 +4,12 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from drp_api.disputes.lifecycle import Category
+from drp_api.disputes.lifecycle import Category, Outcome
+from drp_api.settings import DEFAULT_STAGES, DEFAULT_THEMES
+
+# As drp-api counts: every stage, theme and outcome, zero when none (drp_api.stats.figures).
+_HIGHEST = {1: 2, 2: 1}
+_THEMES = {"care_planning": 2, "drift_and_delay": 1}
 
 
 class StageCount(BaseModel):
@@ -33,10 +38,15 @@ class DisputeStats(BaseModel):
                 "category": "lac",
                 "raised": 3,
                 "by_category": {"lac": 3, "cp": 0},
-                "by_theme": {"care_planning": 2, "drift_and_delay": 1},
-                "by_highest_stage": [{"stage": 1, "name": "Informal resolution", "count": 2}],
+                "by_theme": {code: _THEMES.get(code, 0) for code in DEFAULT_THEMES},
+                "by_highest_stage": [
+                    {"stage": number, "name": stage.name, "count": _HIGHEST.get(number, 0)}
+                    for number, stage in enumerate(DEFAULT_STAGES, start=1)
+                ],
                 "by_status": {"open": 1, "resolved": 2, "withdrawn": 0, "referred_to_cafcass": 0},
-                "by_outcome": {"care_plan_improved": 2},
+                "by_outcome": {
+                    o.value: 2 if o is Outcome.care_plan_improved else 0 for o in Outcome
+                },
                 "open_on_to": 1,
                 "overdue_on_to": 0,
                 "resolved_in_timescale": {"numerator": 1, "denominator": 2, "value": 50.0},

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from drp_api.deps import (
-    TRACKER_TEXT,
     RulesDep,
     SettingsDep,
     TrackerReader,
@@ -34,7 +33,7 @@ _FORMAT = format_dependency(ExportFormat.json, ExportFormat.csv, ExportFormat.xl
     "overall due dates, overdue flags (from the day after the due date) and the last action. "
     "Oldest first. JSON is paginated; CSV and XLSX (by `Accept` or `?format=`) hold every row, "
     "with a filename carrying the date; the XLSX has a header row, frozen panes, a filter and "
-    "dates as dates. A past day replays exactly: later actions do not change it. " + TRACKER_TEXT,
+    "dates as dates. A past day replays exactly: later actions do not change it.",
     response_model=Page[TrackerRow],
     responses={
         **file_content(ExportFormat.csv, ExportFormat.xlsx),

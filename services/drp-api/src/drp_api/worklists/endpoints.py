@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from drp_api.deps import (
-    READ_TEXT,
     Reader,
     RulesDep,
     SettingsDep,
@@ -30,7 +29,7 @@ router = APIRouter(prefix="/drp/v1/worklists", tags=["worklists"])
     description="Disputes open at the end of `as_at` whose current stage is due within "
     "`within` working days (default from settings, 2) or is overdue (from the day after its "
     "due date), most overdue first; for one IRO with `iro_id`. A stage with no deadline "
-    "(Cafcass) is never listed. " + READ_TEXT,
+    "(Cafcass) is never listed.",
     responses=problem_responses(401, 403, 422),
 )
 async def stages_due(

@@ -3,14 +3,17 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from drp_api.disputes import examples
 from drp_api.disputes.lifecycle import Category
 from drp_api.people import ChildRef, IroRef
 
 
 class StageDue(BaseModel):
     """An open dispute whose stage is due soon or overdue."""
+
+    model_config = ConfigDict(json_schema_extra={"example": examples.STAGE_DUE})
 
     dispute_id: uuid.UUID
     reference: str

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,16 @@ ERRORS = problem_responses(401, 403, 404, 422)
 
 
 class Backlog(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "subscriber": "scorecard-api",
+                "undelivered": 3,
+                "dead_lettered": 1,
+                "oldest_undelivered_at": "2026-12-02T10:14:58.402318Z",
+            }
+        }
+    )
     subscriber: str
     undelivered: int
     dead_lettered: int
@@ -32,6 +42,21 @@ class Backlog(BaseModel):
 
 
 class DeadLetter(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "a4e7c2d1-5b3f-4e8a-9c6d-1f2e3a4b5c6d",
+                "event_id": "6d3f0a0e-1f59-4a43-9a2e-8d1c9a0b7c11",
+                "subscriber": "scorecard-api",
+                "type": "review.changed",
+                "subject": "e2c4a6b8-0d1f-4a3c-8e5b-7d9f1a3c5e70",
+                "attempts": 10,
+                "last_error": "HTTP 503 from subscriber",
+                "created_at": "2026-12-01T16:02:11.530318Z",
+                "dead_at": "2026-12-01T17:20:45.118318Z",
+            }
+        }
+    )
     id: uuid.UUID
     event_id: str
     subscriber: str
@@ -44,10 +69,12 @@ class DeadLetter(BaseModel):
 
 
 class Redriven(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"redriven": 1}})
     redriven: int
 
 
 class Republished(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"events": 2185}})
     events: int
 
 
@@ -59,7 +86,7 @@ def admin_router(prefix: str, tables: EventTables, snapshot: Snapshot | None) ->
         "/outbox",
         summary="Outbox backlog per subscriber",
         description="Undelivered and dead-lettered events per subscriber, and the oldest "
-        "undelivered. Roles: `admin`.",
+        "undelivered.",
         responses=ERRORS,
     )
     async def backlog(session: SessionDep, _: Admin) -> list[Backlog]:
@@ -80,7 +107,7 @@ def admin_router(prefix: str, tables: EventTables, snapshot: Snapshot | None) ->
     @router.get(
         "/outbox/dead-letters",
         summary="Dead-lettered events",
-        description="Events that failed every attempt, with the last error. Roles: `admin`.",
+        description="Events that failed every attempt, with the last error.",
         responses=ERRORS,
     )
     async def dead_letters(session: SessionDep, _: Admin, page: PageDep) -> Page[DeadLetter]:
@@ -112,7 +139,7 @@ def admin_router(prefix: str, tables: EventTables, snapshot: Snapshot | None) ->
     @router.post(
         "/outbox/dead-letters/redrive",
         summary="Re-drive every dead letter",
-        description="Puts every dead-lettered event back for delivery. Roles: `admin`.",
+        description="Puts every dead-lettered event back for delivery.",
         responses=ERRORS,
     )
     async def redrive_all(session: SessionDep, _: Admin) -> Redriven:
@@ -121,7 +148,7 @@ def admin_router(prefix: str, tables: EventTables, snapshot: Snapshot | None) ->
     @router.post(
         "/outbox/dead-letters/{row_id}/redrive",
         summary="Re-drive one dead letter",
-        description="Roles: `admin`.",
+        description="Puts one dead-lettered event back for delivery.",
         responses=ERRORS,
     )
     async def redrive_one(row_id: uuid.UUID, session: SessionDep, _: Admin) -> Redriven:
@@ -137,7 +164,7 @@ def admin_router(prefix: str, tables: EventTables, snapshot: Snapshot | None) ->
             summary="Republish a snapshot of every aggregate",
             description="Emits a `*.changed` event with the current state of every aggregate this "
             "service owns, for a consumer rebuilding its projection (consumers keep the newest "
-            "version, so this is always safe). Roles: `admin`.",
+            "version, so this is always safe).",
             responses=ERRORS,
         )
         async def republish(session: SessionDep, _: Admin) -> Republished:

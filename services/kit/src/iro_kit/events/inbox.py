@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Request
 from prometheus_client import CollectorRegistry, Counter
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +34,65 @@ class EventResult(BaseModel):
 
 
 class EventResults(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "results": [
+                    {
+                        "id": "6d3f0a0e-1f59-4a43-9a2e-8d1c9a0b7c11",
+                        "status": "applied",
+                        "error": None,
+                    },
+                    {
+                        "id": "c81a2f4e-9b7d-4c3a-8e1f-5a6b7c8d9e0f",
+                        "status": "duplicate",
+                        "error": None,
+                    },
+                ]
+            }
+        }
+    )
     results: list[EventResult]
+
+
+_IRO_CHANGED = {
+    "specversion": "1.0",
+    "id": "6d3f0a0e-1f59-4a43-9a2e-8d1c9a0b7c11",
+    "source": "/reviews-api",
+    "type": "iro.changed",
+    "subject": "9b2e4f70-1c3d-4e5f-8a6b-7c8d9e0f1a2b",
+    "time": "2026-12-02T10:14:58.402318Z",
+    "datacontenttype": "application/json",
+    "requestid": "7d0e4c3b9a1f4f6e8c2d5b1a0e9f8d7c",
+    "data": {
+        "version": 2,
+        "id": "9b2e4f70-1c3d-4e5f-8a6b-7c8d9e0f1a2b",
+        "name": "Alex Morgan",
+        "email": "alex.morgan@example.gov.uk",
+        "fte": 1.0,
+        "in_post_from": "2015-09-01",
+        "in_post_to": None,
+    },
+}
+_VISIT_CHANGED = {
+    **_IRO_CHANGED,
+    "id": "c81a2f4e-9b7d-4c3a-8e1f-5a6b7c8d9e0f",
+    "type": "visit.changed",
+    "subject": "5a7c9e1f-3b5d-4f7a-9c1e-3f5a7c9e1b3d",
+    "data": {
+        "version": 1,
+        "id": "5a7c9e1f-3b5d-4f7a-9c1e-3f5a7c9e1b3d",
+        "child_id": "0b5c1a3e-8a52-4c8e-9d0a-6f1f7e0b2a11",
+        "kind": "pre_review",
+        "visited_on": "2017-02-01",
+        "iro_id": "9b2e4f70-1c3d-4e5f-8a6b-7c8d9e0f1a2b",
+        "deleted": False,
+    },
+}
+EVENT_EXAMPLES: dict[str, Any] = {
+    "event": {"summary": "One event", "value": _IRO_CHANGED},
+    "batch": {"summary": "A batch, as the relay sends", "value": [_IRO_CHANGED, _VISIT_CHANGED]},
+}
 
 
 async def receive(
@@ -141,13 +199,15 @@ def inbox_router(
         description="CloudEvents 1.0: one event (`application/cloudevents+json`) or a batch "
         "(`application/cloudevents-batch+json`, a JSON array). Each is recorded in the inbox and "
         "applied once; the answer lists, per event id, `applied`, `duplicate`, `ignored` (a type "
-        "this service does not use) or `failed`. Not routed by the gateway. Roles: `integration`, "
-        "as one of the platform's producing services.",
+        "this service does not use) or `failed`. Not routed by the gateway. The caller must "
+        "also be one of the platform's producing services (its token's subject).",
         responses=problem_responses(401, 403, 422),
     )
     async def receive_events(
         session: SessionDep,
-        body: Annotated[list[dict[str, Any]] | dict[str, Any], Body()],
+        body: Annotated[
+            list[dict[str, Any]] | dict[str, Any], Body(openapi_examples=EVENT_EXAMPLES)
+        ],
         _: Principal = Depends(producer),
     ) -> EventResults:
         raw = body if isinstance(body, list) else [body]

@@ -12,6 +12,7 @@ from iro_kit.dates import AsAt
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from iro_kit.pagination import Page, PageDep
+from iro_kit.versioning import IfMatch
 from reviews_api.casefile import load_casefile
 from reviews_api.children import service
 from reviews_api.children.schemas import (
@@ -26,13 +27,19 @@ from reviews_api.children.schemas import (
     ScheduleRead,
 )
 from reviews_api.deps import (
-    CASE_DATA_TEXT,
-    READ_TEXT,
     CaseDataWriter,
     Reader,
     RulesDep,
 )
 from reviews_api.models import Episode
+from reviews_api.versions import (
+    IF_MATCH_REQUIRED,
+    changed_responses,
+    created_responses,
+    deleted_responses,
+    read_responses,
+    with_etag,
+)
 
 router = APIRouter(prefix="/reviews/v1", tags=["children"])
 READ_ERRORS = problem_responses(401, 403, 404, 422)
@@ -43,8 +50,8 @@ WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
     "/children",
     status_code=status.HTTP_201_CREATED,
     summary="Add a child",
-    description="Adds a child from the case system; `external_id` is unique. " + CASE_DATA_TEXT,
-    responses=WRITE_ERRORS,
+    description="Adds a child from the case system; `external_id` is unique.",
+    responses=created_responses("child", WRITE_ERRORS),
 )
 async def create_child(
     body: ChildCreate, session: SessionDep, _: CaseDataWriter, response: Response
@@ -52,6 +59,7 @@ async def create_child(
     child = await service.create_child(session, body)
     audit.touched(child_ids=[child.id])
     response.headers["Location"] = f"/reviews/v1/children/{child.id}"
+    with_etag(response, child)
     return ChildRead.model_validate(child)
 
 
@@ -59,7 +67,7 @@ async def create_child(
     "/children",
     summary="List children",
     description="Sorted by family name. Filter by the case system's id, or by the IRO currently "
-    "allocated. " + READ_TEXT,
+    "allocated.",
     responses=READ_ERRORS,
 )
 async def list_children(
@@ -77,28 +85,42 @@ async def list_children(
 
 
 @router.get(
-    "/children/{child_id}", summary="Get a child", description=READ_TEXT, responses=READ_ERRORS
+    "/children/{child_id}",
+    summary="Get a child",
+    responses=read_responses("child", READ_ERRORS),
 )
-async def get_child(child_id: uuid.UUID, session: SessionDep, _: Reader) -> ChildRead:
-    return ChildRead.model_validate(await service.get_child(session, child_id))
+async def get_child(
+    child_id: uuid.UUID, session: SessionDep, _: Reader, response: Response
+) -> ChildRead:
+    child = await service.get_child(session, child_id)
+    with_etag(response, child)
+    return ChildRead.model_validate(child)
 
 
 @router.patch(
     "/children/{child_id}",
     summary="Correct a child's details",
-    description=CASE_DATA_TEXT,
-    responses=WRITE_ERRORS,
+    description="Needs `If-Match` with the child's ETag.",
+    responses=changed_responses("child", WRITE_ERRORS),
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_child(
-    child_id: uuid.UUID, body: ChildUpdate, session: SessionDep, _: CaseDataWriter
+    child_id: uuid.UUID,
+    body: ChildUpdate,
+    session: SessionDep,
+    _: CaseDataWriter,
+    if_match: IfMatch,
+    response: Response,
 ) -> ChildRead:
-    return ChildRead.model_validate(await service.update_child(session, child_id, body))
+    child = await service.update_child(session, child_id, body, if_match)
+    with_etag(response, child)
+    return ChildRead.model_validate(child)
 
 
 @router.get(
     "/children/{child_id}/episodes",
     summary="A child's episodes of care",
-    description="Oldest first; deleted (mistaken) episodes are left out. " + READ_TEXT,
+    description="Oldest first; deleted (mistaken) episodes are left out.",
     responses=READ_ERRORS,
 )
 async def list_episodes(child_id: uuid.UUID, session: SessionDep, _: Reader) -> list[EpisodeRead]:
@@ -111,9 +133,8 @@ async def list_episodes(child_id: uuid.UUID, session: SessionDep, _: Reader) -> 
     status_code=status.HTTP_201_CREATED,
     summary="Add an episode of care",
     description="An episode (SSDA903 DECOM/DEC/RNE/LS). Overlapping another episode of the same "
-    "child is a 409. Held reviews are reassessed against the new periods of care. "
-    + CASE_DATA_TEXT,
-    responses=WRITE_ERRORS,
+    "child is a 409. Held reviews are reassessed against the new periods of care.",
+    responses=created_responses("episode", WRITE_ERRORS),
 )
 async def add_episode(
     child_id: uuid.UUID,
@@ -126,23 +147,31 @@ async def add_episode(
     episode = await service.add_episode(session, child_id, body, rules)
     audit.touched(resource_type="episode", resource_id=episode.id)
     response.headers["Location"] = f"/reviews/v1/episodes/{episode.id}"
+    with_etag(response, episode)
     return EpisodeRead.model_validate(episode)
 
 
 @router.get(
-    "/episodes/{episode_id}", summary="Get an episode", description=READ_TEXT, responses=READ_ERRORS
+    "/episodes/{episode_id}",
+    summary="Get an episode",
+    responses=read_responses("episode", READ_ERRORS),
 )
-async def get_episode(episode_id: uuid.UUID, session: SessionDep, _: Reader) -> EpisodeRead:
+async def get_episode(
+    episode_id: uuid.UUID, session: SessionDep, _: Reader, response: Response
+) -> EpisodeRead:
     episode = await service.get_episode(session, episode_id)
     audit.touched(child_ids=[episode.child_id])
+    with_etag(response, episode)
     return EpisodeRead.model_validate(episode)
 
 
 @router.patch(
     "/episodes/{episode_id}",
     summary="Correct or end an episode",
-    description="Set `end_on` and `reason_ended` when the episode ends. " + CASE_DATA_TEXT,
-    responses=WRITE_ERRORS,
+    description="Set `end_on` and `reason_ended` when the episode ends. Needs `If-Match` with "
+    "the episode's ETag.",
+    responses=changed_responses("episode", WRITE_ERRORS),
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_episode(
     episode_id: uuid.UUID,
@@ -150,9 +179,12 @@ async def update_episode(
     session: SessionDep,
     _: CaseDataWriter,
     rules: RulesDep,
+    if_match: IfMatch,
+    response: Response,
 ) -> EpisodeRead:
-    episode = await service.update_episode(session, episode_id, body, rules)
+    episode = await service.update_episode(session, episode_id, body, rules, if_match)
     audit.touched(child_ids=[episode.child_id])
+    with_etag(response, episode)
     return EpisodeRead.model_validate(episode)
 
 
@@ -161,8 +193,9 @@ async def update_episode(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a mistaken episode",
     description="Only for a record entered by mistake; the deletion, who made it and why are "
-    "kept. " + CASE_DATA_TEXT,
-    responses=WRITE_ERRORS,
+    "kept. Needs `If-Match` with the episode's ETag.",
+    responses=deleted_responses(WRITE_ERRORS),
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def delete_episode(
     episode_id: uuid.UUID,
@@ -170,8 +203,11 @@ async def delete_episode(
     session: SessionDep,
     principal: CaseDataWriter,
     rules: RulesDep,
+    if_match: IfMatch,
 ) -> None:
-    await service.delete_episode(session, episode_id, body.reason, principal.subject, rules)
+    await service.delete_episode(
+        session, episode_id, body.reason, principal.subject, rules, if_match
+    )
     deleted = await session.get(Episode, episode_id)  # still in the session: no query
     audit.touched(child_ids=[deleted.child_id if deleted else None])
 
@@ -180,7 +216,7 @@ async def delete_episode(
     "/children/{child_id}/periods-of-care",
     summary="A child's periods of care",
     description="Episodes grouped into periods of care: each episode that starts on the day the "
-    "previous one ended continues the period; RNE `S` starts a new one. " + READ_TEXT,
+    "previous one ended continues the period; RNE `S` starts a new one.",
     responses=READ_ERRORS,
 )
 async def list_periods(
@@ -206,7 +242,7 @@ async def list_periods(
     "it, the plan-by date (20 working days before), the pre-review visit window, the midway "
     "review date and a status, each date with the rule that produced it and the date it was "
     "counted from (Care Planning Regulations 2010 reg 33; reg 48 for short breaks). Computed as "
-    "at `as_at` from records dated on or before it. " + READ_TEXT,
+    "at `as_at` from records dated on or before it.",
     responses=READ_ERRORS,
 )
 async def get_schedule(

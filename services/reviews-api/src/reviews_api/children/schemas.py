@@ -9,7 +9,9 @@ from iro_kit.dates import BirthDate, Day
 from iro_kit.schedule import Clock, ReviewSequence, ScheduleStatus
 from iro_kit.text import Line, RequestModel
 from iro_kit.types import UtcTimestamp
+from reviews_api import examples as ex
 from reviews_api.codes import LegalStatus, ReasonNewEpisode, Sex
+from reviews_api.ranges import EPISODE, read_from
 
 
 class ChildCreate(RequestModel):
@@ -43,7 +45,7 @@ class ChildUpdate(RequestModel):
 
 
 class ChildRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"example": ex.CHILD})
     id: uuid.UUID
     external_id: str
     given_name: str | None = Field(description="Null when the source had none (SSDA903).")
@@ -91,16 +93,17 @@ class EpisodeUpdate(RequestModel):
 
 
 class EpisodeRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"example": ex.EPISODE})
     id: uuid.UUID
     child_id: uuid.UUID
     external_id: str | None
-    start_on: date
-    end_on: date | None
+    start_on: date = read_from(EPISODE, "start_on")
+    end_on: date | None = read_from(EPISODE, "end_on")
     reason_new_episode: str
     legal_status: str
     placement: str | None
     reason_ended: str | None
+    version: int
 
 
 class Deletion(RequestModel):
@@ -111,6 +114,7 @@ class Deletion(RequestModel):
 
 
 class PeriodOfCareRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": ex.PERIOD_OF_CARE})
     start_on: date
     end_on: date | None
     clock: Clock = Field(description="`reg_33` (looked after) or `reg_48` (short breaks).")
@@ -146,6 +150,7 @@ class NextReviewRead(BaseModel):
 
 
 class ScheduleRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": ex.SCHEDULE})
     child_id: uuid.UUID
     as_at: date
     status: ScheduleStatus

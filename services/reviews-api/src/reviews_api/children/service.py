@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from iro_kit.errors import Conflict, NotFound, invalid
 from iro_kit.pagination import PageRequest
 from iro_kit.schedule import Schedule, ScheduleRules
+from iro_kit.versioning import Precondition, claim_version
 from reviews_api.casefile import CaseFile, explained, load_casefile
 from reviews_api.children.schemas import (
     ChildCreate,
@@ -19,6 +20,8 @@ from reviews_api.children.schemas import (
     EpisodeUpdate,
 )
 from reviews_api.models import Allocation, Child, Episode
+from reviews_api.problems import AlreadyRecorded, EpisodesOverlap
+from reviews_api.ranges import EPISODE, as_columns
 from reviews_api.reviews.chain import reassess_reviews
 
 
@@ -32,7 +35,7 @@ async def get_child(session: AsyncSession, child_id: uuid.UUID) -> Child:
 async def create_child(session: AsyncSession, body: ChildCreate) -> Child:
     existing = await session.scalar(select(Child.id).where(Child.external_id == body.external_id))
     if existing is not None:
-        raise Conflict(
+        raise AlreadyRecorded(
             "A child with this external_id already exists.", extra={"existing_id": str(existing)}
         )
     child = Child(**body.model_dump())
@@ -41,9 +44,12 @@ async def create_child(session: AsyncSession, body: ChildCreate) -> Child:
     return child
 
 
-async def update_child(session: AsyncSession, child_id: uuid.UUID, body: ChildUpdate) -> Child:
+async def update_child(
+    session: AsyncSession, child_id: uuid.UUID, body: ChildUpdate, if_match: Precondition
+) -> Child:
     casefile = await load_casefile(session, child_id, for_update=True)
     child = casefile.child
+    await claim_version(session, child, if_match)
     changes = body.model_dump(exclude_unset=True)
     for name, value in changes.items():
         if value is None:
@@ -58,7 +64,6 @@ async def update_child(session: AsyncSession, child_id: uuid.UUID, body: ChildUp
         )
     for name, value in changes.items():
         setattr(child, name, value)
-    child.version += 1
     await session.flush()
     return child
 
@@ -107,7 +112,7 @@ def _check_no_overlap(casefile: CaseFile, episode: Episode) -> None:
         starts_before_other_ends = other_end is None or episode.start_on < other_end
         ends_after_other_starts = end is None or end > other.start_on
         if starts_before_other_ends and ends_after_other_starts:
-            raise Conflict(
+            raise EpisodesOverlap(
                 "This episode overlaps another episode of the child.",
                 extra={"overlapping_episode_id": str(other.id)},
             )
@@ -124,7 +129,7 @@ async def add_episode(
         )
         if clash is not None:
             raise Conflict("An episode with this external_id already exists.")
-    episode = Episode(id=uuid.uuid4(), child_id=child_id, **body.model_dump())
+    episode = Episode(id=uuid.uuid4(), child_id=child_id, **as_columns(body.model_dump(), EPISODE))
     _check_no_overlap(casefile, episode)
     session.add(episode)
     casefile.episodes.append(episode)
@@ -141,14 +146,19 @@ async def get_episode(session: AsyncSession, episode_id: uuid.UUID) -> Episode:
 
 
 async def update_episode(
-    session: AsyncSession, episode_id: uuid.UUID, body: EpisodeUpdate, rules: ScheduleRules
+    session: AsyncSession,
+    episode_id: uuid.UUID,
+    body: EpisodeUpdate,
+    rules: ScheduleRules,
+    if_match: Precondition,
 ) -> Episode:
     casefile, episode = await _episode_for_update(session, episode_id)
+    await claim_version(session, episode, if_match)
     changes = body.model_dump(exclude_unset=True)
     for name in ("start_on", "reason_new_episode", "legal_status"):
         if name in changes and changes[name] is None:
             raise invalid(f"/{name}", "cannot be null")
-    for name, value in changes.items():
+    for name, value in as_columns(changes, EPISODE).items():
         setattr(episode, name, value)
     _check_episode(casefile.child, episode.start_on, episode.end_on)
     _check_no_overlap(casefile, episode)
@@ -158,9 +168,15 @@ async def update_episode(
 
 
 async def delete_episode(
-    session: AsyncSession, episode_id: uuid.UUID, reason: str, by: str, rules: ScheduleRules
+    session: AsyncSession,
+    episode_id: uuid.UUID,
+    reason: str,
+    by: str,
+    rules: ScheduleRules,
+    if_match: Precondition,
 ) -> None:
     casefile, episode = await _episode_for_update(session, episode_id)
+    await claim_version(session, episode, if_match)
     episode.deleted_at, episode.deleted_by, episode.deletion_reason = datetime.now(UTC), by, reason
     await session.flush()
     casefile.episodes.remove(episode)

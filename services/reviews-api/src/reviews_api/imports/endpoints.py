@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from iro_kit import audit
-from iro_kit.auth import Principal, Role, require_roles, roles_text
+from iro_kit.auth import Principal, Role, require_roles
 from iro_kit.dates import today
 from iro_kit.db import SessionDep
 from iro_kit.errors import FieldProblem, NotFound, ProblemError, invalid, problem_responses
@@ -107,8 +107,7 @@ def _is_ssda903_file(upload: Upload) -> bool:
     "another zip, has too many entries or is compressed by a method other than stored, "
     "deflate, bzip2 or LZMA: 422. Either names the file and the reason at `/files`, and no "
     "job is started. So does an upload none of whose files is an SSDA903 file by its first row "
-    "(422 at `/files`); an unrecognised file beside a return's files is noted in the job. "
-    + roles_text(*CASE_DATA_ROLES),
+    "(422 at `/files`); an unrecognised file beside a return's files is noted in the job.",
     responses=problem_responses(401, 403, 413, 422),
 )
 async def import_ssda903(
@@ -170,7 +169,7 @@ async def import_ssda903(
 @router.get(
     "",
     summary="List imports",
-    description="Newest first. " + roles_text(*VIEW_ROLES),
+    description="Newest first.",
     responses=problem_responses(401, 403, 422),
 )
 async def list_imports(session: SessionDep, _: Viewer, page: PageDep) -> Page[ImportJobRead]:
@@ -195,7 +194,7 @@ async def list_imports(session: SessionDep, _: Viewer, page: PageDep) -> Page[Im
     description="While it runs: rows read, children done, loaded and rejected, problems so far. "
     "When `finished`: a summary in which every row of every file is counted as loaded, "
     "rejected (a problem of its own), held back (its child was not loaded because of a problem "
-    "in another of the child's rows) or ignored (a file not needed). " + roles_text(*VIEW_ROLES),
+    "in another of the child's rows) or ignored (a file not needed).",
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_import(job_id: uuid.UUID, session: SessionDep, _: Viewer) -> ImportJobRead:
@@ -207,7 +206,7 @@ async def get_import(job_id: uuid.UUID, session: SessionDep, _: Viewer) -> Impor
     summary="An import's error report",
     description="Every problem as `{file, line, child, field, code, message}`, in the order "
     "found. JSON pages by default; the whole report as CSV with `Accept: text/csv` or "
-    "`?format=csv`. Filter by `code`, `child` or `file`. " + roles_text(*VIEW_ROLES),
+    "`?format=csv`. Filter by `code`, `child` or `file`.",
     response_model=Page[ImportProblemRead],
     responses={
         200: {

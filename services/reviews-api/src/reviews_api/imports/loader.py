@@ -255,6 +255,7 @@ def _apply_episode(
     elif any(getattr(episode, name) != value for name, value in values.items()):
         for name, value in values.items():
             setattr(episode, name, value)
+        episode.version += 1
         result.changes["episodes.updated"] += 1
 
 

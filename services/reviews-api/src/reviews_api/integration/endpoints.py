@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from iro_kit import audit
-from iro_kit.auth import Principal, Role, require_roles, roles_text
+from iro_kit.auth import Principal, Role, require_roles
 from iro_kit.dates import today
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
@@ -37,7 +37,7 @@ Integrator = Annotated[Principal, Depends(require_roles(Role.integration))]
     "an `Idempotency-Key` header the first response is stored, and a retry with the same key "
     "and body gets it again (header `Idempotent-Replayed: true`) without applying anything; "
     "the same key with another body is a 422 `idempotency-key-reused`. A child's names may be "
-    "omitted (null: kept as held). " + roles_text(Role.integration),
+    "omitted (null: kept as held).",
     response_model=BatchResult,
     responses=problem_responses(401, 403, 409, 422),
 )

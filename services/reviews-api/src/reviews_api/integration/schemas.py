@@ -22,6 +22,7 @@ from pydantic import (
 from iro_kit.dates import BirthDate, Day
 from iro_kit.errors import FieldProblem, Problem
 from iro_kit.text import Line, RequestModel
+from reviews_api import examples as ex
 from reviews_api.children.schemas import ChildCreate
 from reviews_api.codes import LegalStatus, ReasonNewEpisode, Sex
 from reviews_api.plans.history import PlanKind
@@ -191,7 +192,7 @@ class BatchResult(BaseModel):
                         "type": "child",
                         "key": "LCS-100234",
                         "outcome": "created",
-                        "id": "6f1d2c1e-8a3b-4c55-9a57-3c2f1f0b9e10",
+                        "id": ex.CHILD_ID,
                         "problem": None,
                     },
                     {

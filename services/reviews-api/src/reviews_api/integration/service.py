@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from iro_kit.db import id_in
 from iro_kit.errors import Conflict, FieldProblem, ProblemError, problem_body
 from iro_kit.schedule import ScheduleRules
+from iro_kit.versioning import UNCONDITIONAL
 from reviews_api.casefile import lock_children
 from reviews_api.children import service as children
 from reviews_api.children.schemas import ChildUpdate, EpisodeCreate, EpisodeUpdate
@@ -37,6 +38,8 @@ from reviews_api.integration.schemas import (
 )
 from reviews_api.models import Child, Episode
 from reviews_api.plans.service import record_plan_date
+from reviews_api.problems import UnknownChild
+from reviews_api.ranges import EPISODE
 
 Item = ChildItem | EpisodeItem | PlanDateItem
 _ORDER = {"child": 0, "episode": 1, "plan_date": 2}
@@ -48,10 +51,6 @@ _EPISODE_FIELDS = (
     "placement",
     "reason_ended",
 )
-
-
-class UnknownChild(Conflict):
-    slug, title = "unknown-child", "Child not yet known"
 
 
 class _Context:
@@ -166,8 +165,9 @@ def _item_problem(exc: ProblemError, index: int, instance: str) -> dict[str, Any
         FieldProblem(pointer=f"/items/{index}{e.pointer}", location="body", message=e.message)
         for e in exc.errors or []
     ]
+    # `pointer` is ours, to name the item's field: never a member of the problem itself.
+    pointer = exc.extra.pop("pointer", "")
     if not errors:
-        pointer = exc.extra.pop("pointer", "")
         errors = [
             FieldProblem(pointer=f"/items/{index}{pointer}", location="body", message=exc.detail)
         ]
@@ -203,7 +203,7 @@ async def _upsert_child(context: _Context, item: ChildItem) -> tuple[str, uuid.U
     changes = {name: value for name, value in fields.items() if getattr(child, name) != value}
     if not changes:
         return "unchanged", child.id
-    await children.update_child(session, child.id, ChildUpdate(**changes))
+    await children.update_child(session, child.id, ChildUpdate(**changes), UNCONDITIONAL)
     return "updated", child.id
 
 
@@ -226,10 +226,16 @@ async def _upsert_episode(context: _Context, item: EpisodeItem) -> tuple[str, uu
             raise Conflict(
                 "This episode belongs to another child.", extra={"pointer": "/child_external_id"}
             )
-        changes = {name: value for name, value in fields.items() if getattr(episode, name) != value}
+        changes = {
+            name: value
+            for name, value in fields.items()
+            if getattr(episode, EPISODE.get(name, name)) != value
+        }
         if not changes:
             return "unchanged", episode.id
-        await children.update_episode(session, episode.id, EpisodeUpdate(**changes), context.rules)
+        await children.update_episode(
+            session, episode.id, EpisodeUpdate(**changes), context.rules, UNCONDITIONAL
+        )
         return "updated", episode.id
     except Conflict as exc:
         if "overlapping_episode_id" in exc.extra:

@@ -13,11 +13,9 @@ from iro_kit.dates import AsAt
 from iro_kit.db import SessionDep
 from iro_kit.errors import NotFound, problem_responses
 from iro_kit.pagination import Page, PageDep
+from iro_kit.versioning import IfMatch
 from reviews_api.children.schemas import Deletion
 from reviews_api.deps import (
-    ALLOCATE_TEXT,
-    IRO_ADMIN_TEXT,
-    READ_TEXT,
     Allocator,
     IroAdmin,
     Reader,
@@ -35,6 +33,14 @@ from reviews_api.iros.schemas import (
     ReallocationLetter,
 )
 from reviews_api.models import Allocation, Iro
+from reviews_api.versions import (
+    IF_MATCH_REQUIRED,
+    changed_responses,
+    created_responses,
+    deleted_responses,
+    read_responses,
+    with_etag,
+)
 
 router = APIRouter(prefix="/reviews/v1", tags=["iros"])
 READ_ERRORS = problem_responses(401, 403, 404, 422)
@@ -45,20 +51,19 @@ WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
     "/iros",
     status_code=status.HTTP_201_CREATED,
     summary="Add an IRO",
-    description="An IRO with their FTE and the dates they are in post. " + IRO_ADMIN_TEXT,
-    responses=WRITE_ERRORS,
+    description="An IRO with their FTE and the dates they are in post.",
+    responses=created_responses("IRO", WRITE_ERRORS),
 )
 async def create_iro(
     body: IroCreate, session: SessionDep, _: IroAdmin, response: Response
 ) -> IroRead:
     iro = await service.create_iro(session, body)
     response.headers["Location"] = f"/reviews/v1/iros/{iro.id}"
+    with_etag(response, iro)
     return IroRead.model_validate(iro)
 
 
-@router.get(
-    "/iros", summary="List IROs", description="By name. " + READ_TEXT, responses=READ_ERRORS
-)
+@router.get("/iros", summary="List IROs", description="By name. ", responses=READ_ERRORS)
 async def list_iros(session: SessionDep, _: Reader, page: PageDep) -> Page[IroRead]:
     rows = list(
         await session.scalars(
@@ -73,7 +78,7 @@ async def list_iros(session: SessionDep, _: Reader, page: PageDep) -> Page[IroRe
     "/iros/suggestion",
     summary="The IRO with most room for a new child",
     description="Among IROs in post on `as_at`, the one furthest below the handbook maximum of "
-    "70 children per full-time IRO (70 x FTE - allocated children). " + READ_TEXT,
+    "70 children per full-time IRO (70 x FTE - allocated children).",
     responses=READ_ERRORS,
 )
 async def suggest_iro(session: SessionDep, _: Reader, as_at: AsAt) -> Caseload:
@@ -86,23 +91,35 @@ async def suggest_iro(session: SessionDep, _: Reader, as_at: AsAt) -> Caseload:
 # `:uuid`: only an id matches, so another method on `/iros/suggestion` is a 405, not a 422
 # from this route reading "suggestion" as an id.
 @router.get(
-    "/iros/{iro_id:uuid}", summary="Get an IRO", description=READ_TEXT, responses=READ_ERRORS
+    "/iros/{iro_id:uuid}",
+    summary="Get an IRO",
+    responses=read_responses("IRO", READ_ERRORS),
 )
-async def get_iro(iro_id: uuid.UUID, session: SessionDep, _: Reader) -> IroRead:
-    return IroRead.model_validate(await service.get_iro(session, iro_id))
+async def get_iro(iro_id: uuid.UUID, session: SessionDep, _: Reader, response: Response) -> IroRead:
+    iro = await service.get_iro(session, iro_id)
+    with_etag(response, iro)
+    return IroRead.model_validate(iro)
 
 
 @router.patch(
     "/iros/{iro_id:uuid}",
     summary="Change an IRO's details",
-    description="Set `in_post_to` when an IRO leaves, then reallocate their children. "
-    + IRO_ADMIN_TEXT,
-    responses=WRITE_ERRORS,
+    description="Set `end_on` when an IRO leaves, then reallocate their children. Needs "
+    "`If-Match` with the IRO's ETag.",
+    responses=changed_responses("IRO", WRITE_ERRORS),
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_iro(
-    iro_id: uuid.UUID, body: IroUpdate, session: SessionDep, _: IroAdmin
+    iro_id: uuid.UUID,
+    body: IroUpdate,
+    session: SessionDep,
+    _: IroAdmin,
+    if_match: IfMatch,
+    response: Response,
 ) -> IroRead:
-    return IroRead.model_validate(await service.update_iro(session, iro_id, body))
+    iro = await service.update_iro(session, iro_id, body, if_match)
+    with_etag(response, iro)
+    return IroRead.model_validate(iro)
 
 
 @router.get(
@@ -110,7 +127,7 @@ async def update_iro(
     summary="Caseloads of every IRO in post",
     description="Looked after children (V3/V4 short breaks left out) allocated to each IRO on "
     "`as_at`, their FTE, caseload per FTE and whether it is inside the IRO Handbook's 50-70; "
-    "and the service's average caseload (children / total FTE). " + READ_TEXT,
+    "and the service's average caseload (children / total FTE).",
     responses=READ_ERRORS,
 )
 async def get_caseloads(session: SessionDep, _: Reader, as_at: AsAt) -> CaseloadSummary:
@@ -120,7 +137,6 @@ async def get_caseloads(session: SessionDep, _: Reader, as_at: AsAt) -> Caseload
 @router.get(
     "/iros/{iro_id:uuid}/caseload",
     summary="One IRO's caseload",
-    description=READ_TEXT,
     responses=READ_ERRORS,
 )
 async def get_caseload(iro_id: uuid.UUID, session: SessionDep, _: Reader, as_at: AsAt) -> Caseload:
@@ -143,10 +159,9 @@ async def get_caseload(iro_id: uuid.UUID, session: SessionDep, _: Reader, as_at:
     "/children/{child_id}/allocations",
     status_code=status.HTTP_201_CREATED,
     summary="Allocate a child to an IRO",
-    description="From `from_on`; the previous allocation ends the day before, and the history is "
-    "kept. An IRO should be allocated within 5 working days of the child becoming looked after. "
-    + ALLOCATE_TEXT,
-    responses=WRITE_ERRORS,
+    description="From `start_on`; the previous allocation ends the day before, and the history is "
+    "kept. An IRO should be allocated within 5 working days of the child becoming looked after.",
+    responses=created_responses("allocation", WRITE_ERRORS),
 )
 async def allocate(
     child_id: uuid.UUID,
@@ -158,13 +173,14 @@ async def allocate(
     allocation, _ = await service.allocate(session, child_id, body, principal.subject)
     audit.touched(resource_type="allocation", resource_id=allocation.id)
     response.headers["Location"] = f"/reviews/v1/children/{child_id}/allocations"
+    with_etag(response, allocation)
     return AllocationRead.model_validate(allocation)
 
 
 @router.get(
     "/children/{child_id}/allocations",
     summary="A child's allocation history",
-    description="Oldest first. " + READ_TEXT,
+    description="Oldest first.",
     responses=READ_ERRORS,
 )
 async def allocation_history(
@@ -178,16 +194,20 @@ async def allocation_history(
     "/allocations/{allocation_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a mistaken allocation",
-    description="Who deleted it and why are kept. " + ALLOCATE_TEXT,
-    responses=WRITE_ERRORS,
+    description="Who deleted it and why are kept. Needs `If-Match` with the allocation's ETag.",
+    responses=deleted_responses(WRITE_ERRORS),
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def delete_allocation(
     allocation_id: uuid.UUID,
     body: Annotated[Deletion, Body()],
     session: SessionDep,
     principal: Allocator,
+    if_match: IfMatch,
 ) -> None:
-    await service.delete_allocation(session, allocation_id, body.reason, principal.subject)
+    await service.delete_allocation(
+        session, allocation_id, body.reason, principal.subject, if_match
+    )
     deleted = await session.get(Allocation, allocation_id)  # still in the session: no query
     audit.touched(child_ids=[deleted.child_id if deleted else None])
 
@@ -195,9 +215,9 @@ async def delete_allocation(
 @router.post(
     "/iros/{iro_id:uuid}/reallocate",
     summary="Reallocate an IRO's children",
-    description="When an IRO leaves: every child allocated to them on `from_on` moves to the IRO "
+    description="When an IRO leaves: every child allocated to them on `start_on` moves to the IRO "
     "named in `assignments`, or else to the IRO with most room at that moment. Returns, for "
-    "each child, the new IRO's name for the letter to the child. " + ALLOCATE_TEXT,
+    "each child, the new IRO's name for the letter to the child.",
     responses=WRITE_ERRORS,
 )
 async def reallocate(

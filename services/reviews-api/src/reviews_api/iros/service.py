@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.errors import Conflict, NotFound, invalid
 from iro_kit.schedule.model import SHORT_BREAK_STATUSES
+from iro_kit.versioning import Precondition, claim_version
 from reviews_api.casefile import lock_children
 from reviews_api.iros.schemas import (
     AllocationCreate,
@@ -22,6 +23,8 @@ from reviews_api.iros.schemas import (
     ReallocationLetter,
 )
 from reviews_api.models import Allocation, Child, Episode, Iro
+from reviews_api.problems import LaterAllocation
+from reviews_api.ranges import IRO, as_columns
 
 HANDBOOK_MIN, HANDBOOK_MAX = 50, 70
 
@@ -40,28 +43,30 @@ async def _email_free(session: AsyncSession, email: str, iro_id: uuid.UUID | Non
 
 
 async def create_iro(session: AsyncSession, body: IroCreate) -> Iro:
-    if body.in_post_to is not None and body.in_post_to < body.in_post_from:
-        raise invalid("/in_post_to", "must be on or after in_post_from")
+    if body.end_on is not None and body.end_on < body.start_on:
+        raise invalid("/end_on", "must be on or after start_on")
     await _email_free(session, body.email)
-    iro = Iro(**body.model_dump())
+    iro = Iro(**as_columns(body.model_dump(), IRO))
     session.add(iro)
     await session.flush()
     return iro
 
 
-async def update_iro(session: AsyncSession, iro_id: uuid.UUID, body: IroUpdate) -> Iro:
+async def update_iro(
+    session: AsyncSession, iro_id: uuid.UUID, body: IroUpdate, if_match: Precondition
+) -> Iro:
     iro = await get_iro(session, iro_id)
+    await claim_version(session, iro, if_match)
     changes = body.model_dump(exclude_unset=True)
-    for name in ("name", "email", "fte", "in_post_from"):
+    for name in ("name", "email", "fte", "start_on"):
         if name in changes and changes[name] is None:
             raise invalid(f"/{name}", "cannot be null")
     if "email" in changes:
         await _email_free(session, changes["email"], iro_id)
-    for name, value in changes.items():
+    for name, value in as_columns(changes, IRO).items():
         setattr(iro, name, value)
     if iro.in_post_to is not None and iro.in_post_to < iro.in_post_from:
-        raise invalid("/in_post_to", "must be on or after in_post_from")
-    iro.version += 1
+        raise invalid("/end_on", "must be on or after start_on")
     await session.flush()
     return iro
 
@@ -109,8 +114,8 @@ async def allocate(
     # One writer per child: a parallel allocation waits here, then sees this one's result.
     await lock_children(session, [child_id])
     iro = await get_iro(session, body.iro_id)
-    if not in_post(iro, body.from_on):
-        raise invalid("/from_on", f"the IRO is not in post on {body.from_on}")
+    if not in_post(iro, body.start_on):
+        raise invalid("/start_on", f"the IRO is not in post on {body.start_on}")
     history = list(
         await session.scalars(
             select(Allocation)
@@ -121,21 +126,22 @@ async def allocate(
     )
     previous = None
     for allocation in history:
-        if allocation.from_on >= body.from_on:
-            raise Conflict(
+        if allocation.from_on >= body.start_on:
+            raise LaterAllocation(
                 "The child has an allocation starting on or after this date; delete it if it was "
                 "a mistake.",
                 extra={"allocation_id": str(allocation.id)},
             )
-        if allocation.to_on is None or allocation.to_on >= body.from_on:
+        if allocation.to_on is None or allocation.to_on >= body.start_on:
             if allocation.iro_id == body.iro_id:
                 raise Conflict("The child is already allocated to this IRO on that date.")
-            allocation.to_on = body.from_on - timedelta(days=1)
+            allocation.to_on = body.start_on - timedelta(days=1)
+            allocation.version += 1  # ended: its ETag as read is stale
             previous = allocation
     created = Allocation(
         child_id=child_id,
         iro_id=body.iro_id,
-        from_on=body.from_on,
+        from_on=body.start_on,
         reason=body.reason,
         created_by=by,
     )
@@ -157,7 +163,7 @@ async def allocation_history(session: AsyncSession, child_id: uuid.UUID) -> list
 
 
 async def delete_allocation(
-    session: AsyncSession, allocation_id: uuid.UUID, reason: str, by: str
+    session: AsyncSession, allocation_id: uuid.UUID, reason: str, by: str, if_match: Precondition
 ) -> None:
     allocation = await session.get(Allocation, allocation_id)
     if allocation is None:
@@ -166,6 +172,7 @@ async def delete_allocation(
     await session.refresh(allocation)
     if allocation.deleted_at is not None:
         raise NotFound("No allocation has this id.")
+    await claim_version(session, allocation, if_match)
     allocation.deleted_at, allocation.deleted_by = datetime.now(UTC), by
     allocation.deletion_reason = reason
     # The mistaken allocation closed the one before it: that one runs on in its place.
@@ -180,6 +187,7 @@ async def delete_allocation(
     )
     if previous is not None:
         previous.to_on = allocation.to_on
+        previous.version += 1  # runs on again: its ETag as read is stale
     await session.flush()
 
 
@@ -233,21 +241,21 @@ def most_room(
 async def reallocate(
     session: AsyncSession, leaving_iro_id: uuid.UUID, body: Reallocation, by: str
 ) -> list[ReallocationLetter]:
-    """Move every child allocated to an IRO on `from_on` to new IROs, one allocation each."""
+    """Move every child allocated to an IRO on `start_on` to new IROs, one allocation each."""
     await get_iro(session, leaving_iro_id)
     current = [
         a
-        for a in (await allocations_on(session, body.from_on)).values()
+        for a in (await allocations_on(session, body.start_on)).values()
         if a.iro_id == leaving_iro_id
     ]
     await lock_children(session, [a.child_id for a in current])
     chosen = {a.child_id: a.iro_id for a in body.assignments}
     unknown = set(chosen) - {a.child_id for a in current}
     if unknown:
-        raise invalid("/assignments", "names a child not allocated to this IRO on from_on")
+        raise invalid("/assignments", "names a child not allocated to this IRO on start_on")
     if leaving_iro_id in chosen.values():
         raise invalid("/assignments", "cannot reallocate a child to the leaving IRO")
-    summary = await caseloads(session, body.from_on)
+    summary = await caseloads(session, body.start_on)
     room = {c.iro_id: c for c in summary.iros}
     letters = []
     for allocation in sorted(current, key=lambda a: str(a.child_id)):
@@ -255,13 +263,13 @@ async def reallocate(
         if target_id is None:
             best = most_room(summary, frozenset({leaving_iro_id}))
             if best is None:
-                raise Conflict("No other IRO is in post on from_on to take the children.")
+                raise Conflict("No other IRO is in post on start_on to take the children.")
             target_id = best.iro_id
         target = await get_iro(session, target_id)
         await allocate(
             session,
             allocation.child_id,
-            AllocationCreate(iro_id=target_id, from_on=body.from_on, reason=body.reason),
+            AllocationCreate(iro_id=target_id, start_on=body.start_on, reason=body.reason),
             by,
         )
         if target_id in room:
@@ -276,7 +284,7 @@ async def reallocate(
                 child_name=child.display_name,
                 new_iro_id=target.id,
                 new_iro_name=target.name,
-                from_on=body.from_on,
+                start_on=body.start_on,
             )
         )
     return letters

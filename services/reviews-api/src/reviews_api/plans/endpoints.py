@@ -12,7 +12,6 @@ from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from reviews_api.children.service import get_child
 from reviews_api.deps import (
-    READ_TEXT,
     Reader,
 )
 from reviews_api.plans import service
@@ -31,7 +30,7 @@ ERRORS = problem_responses(401, 403, 404, 422)
     "system (history is kept, never overwritten), and the latest of each kind on or before "
     "`as_at` (default today): a care plan or PEP is up to date within 6 months, a health "
     "assessment within 6 months under 5 and 12 months from 5, a pathway plan within 6 months "
-    "(DOMAIN.md). Only dates on or before `as_at` are listed. " + READ_TEXT,
+    "(DOMAIN.md). Only dates on or before `as_at` are listed.",
     responses=ERRORS,
 )
 async def list_plan_dates(
@@ -58,7 +57,7 @@ async def list_plan_dates(
     description="One entry per collection year imported from an OC2 file, newest first: the "
     "SDQ score or the reason it is missing, and the yes/no outcomes (health check, "
     "immunisations, teeth check, health assessment, substance misuse, convictions, "
-    "interventions) as the DfE codes them. " + READ_TEXT,
+    "interventions) as the DfE codes them.",
     responses=ERRORS,
 )
 async def list_annual_outcomes(

@@ -6,6 +6,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 from iro_kit.types import UtcTimestamp
+from reviews_api import examples as ex
 from reviews_api.plans.history import PlanKind
 
 
@@ -23,7 +24,7 @@ class PlanDatesRead(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
-                "child_id": "6f1d2c1e-8a3b-4c55-9a57-3c2f1f0b9e10",
+                "child_id": ex.CHILD_ID,
                 "as_at": "2018-03-31",
                 "latest": {
                     "care_plan_updated": "2018-01-15",
@@ -54,7 +55,9 @@ class PlanDatesRead(BaseModel):
 
 
 class AnnualOutcomeRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"example": ex.ANNUAL_OUTCOME}
+    )
     year_ending: date = Field(description="31 March of the SSDA903 collection year.")
     sdq_score: int | None
     sdq_reason: str | None

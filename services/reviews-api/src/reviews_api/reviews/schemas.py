@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from iro_kit.dates import Day
 from iro_kit.text import RequestModel
 from iro_kit.types import UtcTimestamp
+from reviews_api import examples as ex
 from reviews_api.codes import LateReason, ParticipationCode, ViewsMethod, VisitKind
 
 _REVIEW_EXAMPLE = {
@@ -34,7 +35,10 @@ class ReviewFields(RequestModel):
     )
     views_method: ViewsMethod | None = None
     late_reason: LateReason | None = Field(
-        default=None, description="Required when held after the due-by date."
+        default=None,
+        description="Why a review held after its due-by date was late; refused on one held in "
+        "timescale. A late review without one is stored, and listed on the worklist "
+        "late-reviews-without-reason until one is recorded.",
     )
     late_reason_text: str | None = Field(default=None, max_length=2000)
     notes: str | None = Field(default=None, max_length=20000)
@@ -47,12 +51,12 @@ class ReviewCreate(ReviewFields):
 class ReviewUpdate(ReviewFields):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"example": {"held_on": "2017-05-09", "late_reason": "missing_report"}},
+        json_schema_extra={"example": {"late_reason": "missing_report"}},
     )
 
 
 class ReviewRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"example": ex.REVIEW})
     id: uuid.UUID
     child_id: uuid.UUID
     scheduled_for: date | None
@@ -76,7 +80,9 @@ class ReviewRead(BaseModel):
 class VisitCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"example": {"kind": "pre_review", "visited_on": "2017-04-25"}},
+        json_schema_extra={
+            "example": {"kind": "pre_review", "visited_on": "2017-04-25", "iro_id": ex.IRO_ID}
+        },
     )
     kind: VisitKind = Field(description="`pre_review` visit to the child, or `midway` review.")
     visited_on: Day
@@ -85,7 +91,7 @@ class VisitCreate(RequestModel):
 
 
 class VisitRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"example": ex.VISIT})
     id: uuid.UUID
     child_id: uuid.UUID
     kind: VisitKind
@@ -93,4 +99,5 @@ class VisitRead(BaseModel):
     iro_id: uuid.UUID | None
     notes: str | None
     created_by: str
+    version: int
     created_at: UtcTimestamp

@@ -9,20 +9,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from iro_kit.errors import Conflict, NotFound, invalid
+from iro_kit.errors import NotFound, invalid
 from iro_kit.schedule import ReviewFacts, ScheduleRules, add_months, assess_reviews
 from iro_kit.schedule.model import MonthRule
+from iro_kit.versioning import Precondition, claim_version
 from reviews_api.casefile import CaseFile, load_casefile
 from reviews_api.codes import LateReason
 from reviews_api.models import Review
+from reviews_api.problems import AlreadyBooked, AlreadyRecorded
 from reviews_api.reviews.chain import reassess_reviews
 from reviews_api.reviews.schemas import ReviewCreate, ReviewUpdate
-
-
-class AlreadyRecorded(Conflict):
-    """A second record of the same event (a double submit): the body names the first."""
-
-    slug, title = "already-recorded", "Already recorded"
 
 
 def fourth_birthday(date_of_birth: date) -> date:
@@ -72,16 +68,11 @@ def _check_held(casefile: CaseFile, review: Review, rules: ScheduleRules, today:
                 f"must be empty: the review was held in timescale (due by {assessed.due_by.value})",
             )
         return
-    if review.late_reason is None:
-        if assessed.late_because_of_series:
-            review.late_reason = LateReason.series_of_meetings.value
-        else:
-            raise invalid(
-                "/late_reason",
-                f"is required: held on {held_on}, after its due date {assessed.due_by.value}",
-                slug="late-reason-required",
-                title="Late reason required",
-            )
+    if review.late_reason is None and assessed.late_because_of_series:
+        review.late_reason = LateReason.series_of_meetings.value
+    # A late review with no reason is stored and stays editable (an SSDA903 return carries
+    # none): it is on the worklist late-reviews-without-reason until one is recorded, and the
+    # late-reasons table counts it as "not recorded".
     if review.late_reason == LateReason.other.value and not review.late_reason_text:
         raise invalid("/late_reason_text", "is required when the late reason is other")
 
@@ -104,7 +95,7 @@ async def create_review(
         raise invalid("/held_on", "a review needs held_on (held) or scheduled_for (booked)")
     booked = [r for r in casefile.reviews if r.held_on is None]
     if body.held_on is None and booked:
-        raise Conflict(
+        raise AlreadyBooked(
             "A review is already booked for this child; change that booking instead.",
             extra={"booked_review_id": str(booked[0].id)},
         )
@@ -116,6 +107,8 @@ async def create_review(
         review = Review(id=uuid.uuid4(), child_id=child_id, created_by=by)
         session.add(review)
         casefile.reviews.append(review)
+    else:
+        review.version += 1  # the booking is now a held review: its ETag as read is stale
     _apply(review, body.model_dump(exclude_unset=True))
     await _validate_and_reassess(session, casefile, review, rules, today)
     return review
@@ -160,25 +153,32 @@ async def update_review(
     body: ReviewUpdate,
     rules: ScheduleRules,
     today: date,
+    if_match: Precondition,
 ) -> Review:
     casefile = await _casefile_of_review(session, review_id)
     review = next(r for r in casefile.reviews if r.id == review_id)
+    await claim_version(session, review, if_match)
     changes = body.model_dump(exclude_unset=True)
     _apply(review, changes)
     if review.held_on is not None:
         _refuse_second_on_the_day(casefile, review.held_on, review.id)
     if review.held_on is None and review.scheduled_for is None:
         raise invalid("/held_on", "a review needs held_on (held) or scheduled_for (booked)")
-    review.version += 1
     await _validate_and_reassess(session, casefile, review, rules, today)
     return review
 
 
 async def delete_review(
-    session: AsyncSession, review_id: uuid.UUID, reason: str, by: str, rules: ScheduleRules
+    session: AsyncSession,
+    review_id: uuid.UUID,
+    reason: str,
+    by: str,
+    rules: ScheduleRules,
+    if_match: Precondition,
 ) -> None:
     casefile = await _casefile_of_review(session, review_id)
     review = next(r for r in casefile.reviews if r.id == review_id)
+    await claim_version(session, review, if_match)
     review.deleted_at, review.deleted_by, review.deletion_reason = datetime.now(UTC), by, reason
     await session.flush()
     casefile.reviews.remove(review)

@@ -9,10 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.errors import NotFound, invalid
-from reviews_api.casefile import load_casefile
+from iro_kit.versioning import Precondition, claim_version
+from reviews_api.casefile import load_casefile, lock_children
 from reviews_api.models import Iro, Visit
+from reviews_api.problems import AlreadyRecorded
 from reviews_api.reviews.schemas import VisitCreate
-from reviews_api.reviews.service import AlreadyRecorded, check_in_care
+from reviews_api.reviews.service import check_in_care
 
 
 async def create_visit(
@@ -51,9 +53,18 @@ async def list_visits(session: AsyncSession, child_id: uuid.UUID) -> list[Visit]
     return list(rows)
 
 
-async def delete_visit(session: AsyncSession, visit_id: uuid.UUID, reason: str, by: str) -> None:
+async def delete_visit(
+    session: AsyncSession, visit_id: uuid.UUID, reason: str, by: str, if_match: Precondition
+) -> None:
     visit = await session.get(Visit, visit_id)
     if visit is None or visit.deleted_at is not None:
         raise NotFound("No visit has this id.")
+    # The child's lock, as every write of its records takes, and the visit read afresh: a
+    # deletion that waited for another is a 404 (or a 412), not a second deletion.
+    await lock_children(session, [visit.child_id])
+    await session.refresh(visit)
+    if visit.deleted_at is not None:
+        raise NotFound("No visit has this id.")
+    await claim_version(session, visit, if_match)
     visit.deleted_at, visit.deleted_by, visit.deletion_reason = datetime.now(UTC), by, reason
     await session.flush()

@@ -10,10 +10,8 @@ from iro_kit import audit
 from iro_kit.dates import AsAt, today
 from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
+from iro_kit.versioning import IfMatch
 from reviews_api.deps import (
-    CASE_DATA_TEXT,
-    READ_TEXT,
-    RECORD_TEXT,
     CaseDataWriter,
     Reader,
     Recorder,
@@ -27,13 +25,19 @@ from reviews_api.secure.schemas import (
     SecureReviewCreate,
     SecureReviewRead,
 )
+from reviews_api.versions import (
+    IF_MATCH_REQUIRED,
+    changed_responses,
+    created_responses,
+    with_etag,
+)
 
 router = APIRouter(prefix="/reviews/v1", tags=["secure-accommodation"])
 READ_ERRORS = problem_responses(401, 403, 404, 422)
 WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
 _RULE = (
     "Reviews: first within 1 calendar month of the placement, then at most every 3 calendar "
-    "months while it lasts (Children (Secure Accommodation) Regulations 1991, reg 15). "
+    "months while it lasts (Children (Secure Accommodation) Regulations 1991, reg 15)."
 )
 
 
@@ -41,8 +45,8 @@ _RULE = (
     "/children/{child_id}/secure-placements",
     status_code=status.HTTP_201_CREATED,
     summary="Record a placement in secure accommodation",
-    description=_RULE + CASE_DATA_TEXT,
-    responses=WRITE_ERRORS,
+    description=_RULE,
+    responses=created_responses("secure placement", WRITE_ERRORS),
 )
 async def create_placement(
     child_id: uuid.UUID,
@@ -54,6 +58,7 @@ async def create_placement(
     placement = await service.create_placement(session, child_id, body)
     audit.touched(resource_type="secure_placement", resource_id=placement.id)
     response.headers["Location"] = f"/reviews/v1/secure-placements/{placement.id}"
+    with_etag(response, placement)
     return SecurePlacementRead.model_validate(
         await service.placement_body(session, placement, today())
     )
@@ -62,7 +67,7 @@ async def create_placement(
 @router.get(
     "/children/{child_id}/secure-placements",
     summary="A child's secure placements",
-    description="Each with its next review due date as at `as_at`. " + READ_TEXT,
+    description="Each with its next review due date as at `as_at`.",
     responses=READ_ERRORS,
 )
 async def list_placements(
@@ -78,14 +83,21 @@ async def list_placements(
 @router.patch(
     "/secure-placements/{placement_id}",
     summary="End or correct a secure placement",
-    description=CASE_DATA_TEXT,
-    responses=WRITE_ERRORS,
+    description="Needs `If-Match` with the placement's ETag.",
+    responses=changed_responses("secure placement", WRITE_ERRORS),
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_placement(
-    placement_id: uuid.UUID, body: SecurePlacementUpdate, session: SessionDep, _: CaseDataWriter
+    placement_id: uuid.UUID,
+    body: SecurePlacementUpdate,
+    session: SessionDep,
+    _: CaseDataWriter,
+    if_match: IfMatch,
+    response: Response,
 ) -> SecurePlacementRead:
-    placement = await service.update_placement(session, placement_id, body)
+    placement = await service.update_placement(session, placement_id, body, if_match)
     audit.touched(child_ids=[placement.child_id])
+    with_etag(response, placement)
     return SecurePlacementRead.model_validate(
         await service.placement_body(session, placement, today())
     )
@@ -97,8 +109,8 @@ async def update_placement(
     summary="Record a secure accommodation review",
     description=_RULE
     + "The panel has at least three people, at least one neither a member nor an officer of "
-    "the authority; otherwise 422. " + RECORD_TEXT,
-    responses=WRITE_ERRORS,
+    "the authority; otherwise 422.",
+    responses=created_responses("secure review", WRITE_ERRORS),
 )
 async def record_review(
     placement_id: uuid.UUID,
@@ -110,13 +122,13 @@ async def record_review(
     review = await service.record_review(session, placement_id, body, principal.subject, today())
     await _name_child_of(session, placement_id)
     response.headers["Location"] = f"/reviews/v1/secure-placements/{placement_id}/reviews"
+    with_etag(response, review)
     return SecureReviewRead.model_validate(review)
 
 
 @router.get(
     "/secure-placements/{placement_id}/reviews",
     summary="A secure placement's reviews",
-    description=READ_TEXT,
     responses=READ_ERRORS,
 )
 async def list_reviews(

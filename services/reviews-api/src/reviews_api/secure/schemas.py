@@ -8,30 +8,33 @@ from pydantic import BaseModel, ConfigDict, Field
 from iro_kit.dates import Day
 from iro_kit.text import Line, RequestModel
 from iro_kit.types import UtcTimestamp
+from reviews_api import examples as ex
 from reviews_api.children.schemas import ExplainedDateRead
 
 
 class SecurePlacementCreate(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"example": {"started_on": "2017-06-01"}}
+        extra="forbid", json_schema_extra={"example": {"start_on": "2017-06-01"}}
     )
-    started_on: Day
-    ended_on: Day | None = None
+    start_on: Day
+    end_on: Day | None = None
 
 
 class SecurePlacementUpdate(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"example": {"ended_on": "2017-10-20"}}
+        extra="forbid", json_schema_extra={"example": {"end_on": "2017-10-20"}}
     )
-    started_on: Day | None = None
-    ended_on: Day | None = None
+    start_on: Day | None = None
+    end_on: Day | None = None
 
 
 class SecurePlacementRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": ex.SECURE_PLACEMENT})
     id: uuid.UUID
     child_id: uuid.UUID
-    started_on: date
-    ended_on: date | None
+    start_on: date
+    end_on: date | None
+    version: int
     next_review_due_by: ExplainedDateRead | None = Field(
         description="As at `as_at`; null once the placement has ended."
     )
@@ -50,11 +53,7 @@ class SecureReviewCreate(RequestModel):
         json_schema_extra={
             "example": {
                 "held_on": "2017-06-28",
-                "panel": [
-                    {"name": "IRO One", "independent": False, "role": "IRO"},
-                    {"name": "IRO Two", "independent": False, "role": "IRO"},
-                    {"name": "Consortium IRO", "independent": True, "role": "IRO"},
-                ],
+                "panel": ex.SECURE_REVIEW["panel"],
             }
         },
     )
@@ -66,7 +65,7 @@ class SecureReviewCreate(RequestModel):
 
 
 class SecureReviewRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"example": ex.SECURE_REVIEW})
     id: uuid.UUID
     placement_id: uuid.UUID
     held_on: date
@@ -75,4 +74,5 @@ class SecureReviewRead(BaseModel):
     due_by: date
     in_timescale: bool
     created_by: str
+    version: int
     created_at: UtcTimestamp

@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.errors import NotFound, invalid
 from iro_kit.schedule.secure import assess_secure_reviews, next_secure_review
+from iro_kit.versioning import Precondition, claim_version
 from reviews_api.casefile import explained, lock_children
 from reviews_api.models import Child, SecurePlacement, SecureReview
+from reviews_api.ranges import SECURE_PLACEMENT, as_columns
 from reviews_api.secure.schemas import (
     SecurePlacementCreate,
     SecurePlacementUpdate,
@@ -30,9 +32,9 @@ async def get_placement(session: AsyncSession, placement_id: uuid.UUID) -> Secur
 
 def _check_dates(placement: SecurePlacement, child: Child) -> None:
     if placement.started_on < child.date_of_birth:
-        raise invalid("/started_on", "is before the child's date of birth")
+        raise invalid("/start_on", "is before the child's date of birth")
     if placement.ended_on is not None and placement.ended_on < placement.started_on:
-        raise invalid("/ended_on", "must be on or after started_on")
+        raise invalid("/end_on", "must be on or after start_on")
 
 
 async def create_placement(
@@ -42,7 +44,9 @@ async def create_placement(
     if child is None:
         raise NotFound("No child has this id.")
     await lock_children(session, [child_id])
-    placement = SecurePlacement(child_id=child_id, **body.model_dump())
+    placement = SecurePlacement(
+        child_id=child_id, **as_columns(body.model_dump(), SECURE_PLACEMENT)
+    )
     _check_dates(placement, child)
     session.add(placement)
     await session.flush()
@@ -60,17 +64,21 @@ async def _placement_for_update(session: AsyncSession, placement_id: uuid.UUID) 
 
 
 async def update_placement(
-    session: AsyncSession, placement_id: uuid.UUID, body: SecurePlacementUpdate
+    session: AsyncSession,
+    placement_id: uuid.UUID,
+    body: SecurePlacementUpdate,
+    if_match: Precondition,
 ) -> SecurePlacement:
     placement = await _placement_for_update(session, placement_id)
+    await claim_version(session, placement, if_match)
     changes = body.model_dump(exclude_unset=True)
-    if "started_on" in changes and changes["started_on"] is None:
-        raise invalid("/started_on", "cannot be null")
+    if "start_on" in changes and changes["start_on"] is None:
+        raise invalid("/start_on", "cannot be null")
     # Loaded before the changes: a query after them would autoflush dates that break the
     # table's CHECK constraint, a 409 instead of the 422 below.
     child = await session.get(Child, placement.child_id)
     assert child is not None
-    for name, value in changes.items():
+    for name, value in as_columns(changes, SECURE_PLACEMENT).items():
         setattr(placement, name, value)
     _check_dates(placement, child)
     await _reassess(session, placement)
@@ -158,7 +166,8 @@ async def placement_body(
     return {
         "id": placement.id,
         "child_id": placement.child_id,
-        "started_on": placement.started_on,
-        "ended_on": placement.ended_on,
+        "start_on": placement.started_on,
+        "end_on": placement.ended_on,
+        "version": placement.version,
         "next_review_due_by": explained(due),
     }

@@ -14,12 +14,17 @@ from iro_kit.db import SessionDep
 from iro_kit.errors import problem_responses
 from iro_kit.pagination import Page, PageDep
 from reviews_api.deps import (
-    READ_TEXT,
     Reader,
     RulesDep,
 )
 from reviews_api.worklists import service
-from reviews_api.worklists.schemas import MidwayDue, ReviewDue, UnallocatedChild, VisitDue
+from reviews_api.worklists.schemas import (
+    LateReviewWithoutReason,
+    MidwayDue,
+    ReviewDue,
+    UnallocatedChild,
+    VisitDue,
+)
 
 router = APIRouter(prefix="/reviews/v1/worklists", tags=["worklists"])
 ERRORS = problem_responses(401, 403, 422)
@@ -36,7 +41,7 @@ Within = Annotated[
     "/reviews-due",
     summary="Reviews due soon",
     description="Children whose next review is due within `within` working days of `as_at` "
-    "and not yet late, soonest first. " + READ_TEXT,
+    "and not yet late, soonest first.",
     responses=ERRORS,
 )
 async def reviews_due(
@@ -57,7 +62,7 @@ async def reviews_due(
     "/overdue-reviews",
     summary="Overdue reviews",
     description="Children whose next review was due before `as_at` and has not been held, most "
-    "overdue first (overdue from the day after the due date). " + READ_TEXT,
+    "overdue first (overdue from the day after the due date).",
     responses=ERRORS,
 )
 async def overdue_reviews(
@@ -77,7 +82,7 @@ async def overdue_reviews(
     "/unallocated-children",
     summary="Looked after children with no IRO",
     description="Children looked after on `as_at` with no IRO allocated, by the deadline for "
-    "allocating one (5 working days after becoming looked after). " + READ_TEXT,
+    "allocating one (5 working days after becoming looked after).",
     responses=ERRORS,
 )
 async def unallocated_children(
@@ -93,7 +98,7 @@ async def unallocated_children(
     summary="Pre-review visits due",
     description="Children whose IRO has not seen them since the previous review and whose visit "
     "deadline (5 working days before the booked review, or the due date) is within `within` "
-    "working days of `as_at` or has passed, by deadline. " + READ_TEXT,
+    "working days of `as_at` or has passed, by deadline.",
     responses=ERRORS,
 )
 async def pre_review_visits(
@@ -115,7 +120,7 @@ async def pre_review_visits(
     summary="Midway reviews due",
     description="Children whose midway point (halfway from the previous review to the next due "
     "date) falls within `within` working days of `as_at` or has passed, with no midway review "
-    "since the previous review. " + READ_TEXT,
+    "since the previous review.",
     responses=ERRORS,
 )
 async def midway_reviews(
@@ -130,6 +135,29 @@ async def midway_reviews(
     build = partial(service.midway_due, rules=rules, as_at=as_at, within=within)
     listed = await service.worklist(session, rules, as_at, iro_id, build, page, with_visits=True)
     return _named(listed)
+
+
+@router.get(
+    "/late-reviews-without-reason",
+    summary="Late reviews with no recorded reason",
+    description="Data quality: held reviews that were late (held after their due-by date) and "
+    "have no late reason recorded, oldest first, each with its `version` for the `If-Match` "
+    "of the PATCH that records one (the review then leaves the list). An SSDA903 return "
+    "carries no reasons, so imported late reviews start here; the late-reasons table counts "
+    'them as "not recorded" until then. `iro_id`: only reviews held while the child was '
+    "allocated to this IRO.",
+    responses=ERRORS,
+)
+async def late_reviews_without_reason(
+    session: SessionDep,
+    _: Reader,
+    page: PageDep,
+    iro_id: Annotated[
+        uuid.UUID | None,
+        Query(description="Only reviews held while the child was allocated to this IRO."),
+    ] = None,
+) -> Page[LateReviewWithoutReason]:
+    return _named(await service.late_reviews_without_reason(session, page, iro_id))
 
 
 _Listed = TypeVar("_Listed", bound=Page[Any])

@@ -17,19 +17,20 @@ from datetime import date
 from typing import TypeVar
 
 from anyio import to_thread
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.dates import shift
 from iro_kit.pagination import Page, PageRequest
-from iro_kit.schedule import Schedule, ScheduleRules
+from iro_kit.schedule import ReviewSequence, Schedule, ScheduleRules
 from iro_kit.schedule.model import SHORT_BREAK_STATUSES
 from reviews_api.casefile import CaseFacts, load_case_facts
 from reviews_api.codes import VisitKind
-from reviews_api.models import Allocation, Episode, Iro, Visit
+from reviews_api.models import Allocation, Child, Episode, Iro, Review, Visit, display_name
 from reviews_api.worklists.schemas import (
     ChildSummary,
     IroSummary,
+    LateReviewWithoutReason,
     MidwayDue,
     ReviewDue,
     UnallocatedChild,
@@ -297,3 +298,70 @@ def midway_due(
         )
         rows.append((midway_on, entry.casefile.external_id, item))
     return _sorted(rows)  # type: ignore[return-value]
+
+
+async def late_reviews_without_reason(
+    session: AsyncSession, page: PageRequest, iro_id: uuid.UUID | None
+) -> Page[LateReviewWithoutReason]:
+    """Held reviews stored late (after their due-by date) with no late reason, oldest first.
+
+    A query, not a schedule: `in_timescale` and `due_by` are stored with each review and kept
+    up to date by the chain (reviews_api.reviews.chain). Each names the IRO allocated to the
+    child on the day it was held (the latest allocation starting by then, should two overlap).
+    """
+    held_by = (
+        select(Allocation.iro_id)
+        .where(
+            Allocation.child_id == Review.child_id,
+            Allocation.from_on <= Review.held_on,
+            or_(Allocation.to_on.is_(None), Allocation.to_on >= Review.held_on),
+            Allocation.deleted_at.is_(None),
+        )
+        .order_by(Allocation.from_on.desc(), Allocation.id)
+        .limit(1)
+        .correlate(Review)
+        .scalar_subquery()
+    )
+    query = (
+        select(Review, Child.external_id, Child.given_name, Child.family_name, Iro.id, Iro.name)
+        .join(Child, Child.id == Review.child_id)
+        .join(Iro, Iro.id == held_by, isouter=True)
+        .where(
+            Review.deleted_at.is_(None),
+            Review.held_on.is_not(None),
+            Review.in_timescale.is_(False),
+            Review.late_reason.is_(None),
+        )
+    )
+    if iro_id is not None:
+        query = query.where(held_by == iro_id)
+    total = None
+    if page.count:
+        total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = (
+        await session.execute(
+            query.order_by(Review.held_on, Child.external_id, Review.id)
+            .offset(page.offset)
+            .limit(page.limit + 1)
+        )
+    ).all()
+    items = []
+    for review, external_id, given_name, family_name, found_id, iro_name in rows[: page.limit]:
+        assert review.held_on is not None and review.due_by is not None
+        items.append(
+            LateReviewWithoutReason(
+                review_id=review.id,
+                version=review.version,
+                child=ChildSummary(
+                    id=review.child_id,
+                    external_id=external_id,
+                    name=display_name(external_id, given_name, family_name),
+                ),
+                iro=IroSummary(id=found_id, name=iro_name) if found_id else None,
+                sequence=ReviewSequence(review.sequence),
+                held_on=review.held_on,
+                due_by=review.due_by,
+                days_late=(review.held_on - review.due_by).days,
+            )
+        )
+    return page.page(items, has_more=len(rows) > page.limit, total=total)

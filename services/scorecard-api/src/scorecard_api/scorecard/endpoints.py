@@ -18,7 +18,6 @@ from scorecard_api.deps import (
     ERRORS,
     FRESHNESS_TEXT,
     READ_AND_RECORD_FRESHNESS,
-    READ_TEXT,
     AsAtList,
     From,
     OneAsAt,
@@ -51,7 +50,7 @@ router = APIRouter(
     "months ending on it): numerator, denominator, unrounded value (null when the denominator "
     "is 0), target, direction, RAG and the change from the previous column. Only facts dated "
     "on or before each day count, so a past column never moves. JSON, CSV or XLSX (by `Accept` "
-    "or `?format=`)." + FRESHNESS_TEXT + READ_TEXT,
+    "or `?format=`)." + FRESHNESS_TEXT,
     response_model=Scorecard,
     response_model_by_alias=True,
     responses={**file_content(ExportFormat.csv, ExportFormat.xlsx), **ERRORS},
@@ -77,8 +76,7 @@ async def get_scorecard(
     "the review KPIs, visits for the visit count), marked met or not, with the reason in "
     "words and the dates that decided it, and the IRO allocated that day. Not met first. "
     "Filter by `iro_id` and `met`; JSON is paginated, CSV and XLSX hold every row."
-    + FRESHNESS_TEXT
-    + READ_TEXT,
+    + FRESHNESS_TEXT,
     response_model=DrillDown,
     response_model_by_alias=True,
     responses={**file_content(ExportFormat.csv, ExportFormat.xlsx), **problem_responses(404, 406)},
@@ -124,7 +122,7 @@ targets_router = APIRouter(prefix="/scorecard/v1", tags=["targets"])
 @targets_router.get(
     "/targets",
     summary="Targets, direction and amber tolerance of every KPI",
-    description="A KPI with no target has no RAG rating. JSON, CSV or XLSX." + READ_TEXT,
+    description="A KPI with no target has no RAG rating. JSON, CSV or XLSX.",
     response_model=list[Target],
     responses={**file_content(ExportFormat.csv, ExportFormat.xlsx), **ERRORS},
 )
@@ -138,8 +136,7 @@ async def list_targets(session: SessionDep, _: Reader, chosen: TableFormat) -> A
     summary="Set a KPI's target",
     description="Replaces the KPI's target, direction and amber tolerance (green at or better "
     "than the target, amber within the tolerance, red beyond). Every change is kept with who "
-    "made it, when, and the old value (`GET targets/{code}/history`). Roles: `iro_manager`, "
-    "`admin`.",
+    "made it, when, and the old value (`GET targets/{code}/history`).",
     responses=problem_responses(401, 403, 404, 422),
 )
 async def put_target(
@@ -151,7 +148,7 @@ async def put_target(
 @targets_router.get(
     "/targets/{code}/history",
     summary="Every change of a KPI's target, newest first",
-    description=READ_TEXT.strip(),
+    description="Who changed the target, when, the old and the new value.",
     responses=problem_responses(401, 403, 404),
 )
 async def target_history(code: str, session: SessionDep, _: Reader) -> list[TargetHistoryRow]:

@@ -8,7 +8,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 from iro_kit.types import UtcTimestamp
-from scorecard_api.kpis.definitions import Direction, Rag
+from scorecard_api.kpis.definitions import BY_CODE, Direction, Rag
 
 
 class KpiFigure(BaseModel):
@@ -37,37 +37,79 @@ class ScorecardColumn(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
+_REVIEWS_IN_TIMESCALE = BY_CODE["reviews_in_timescale"].title
+_SECTION_20 = BY_CODE["section_20"].title
+# The 2015/16 and 2016/17 outturns side by side, as the annual report shows them.
+SCORECARD_EXAMPLE = {
+    "columns": [
+        {
+            "as_at": "2016-03-31",
+            "from": "2015-04-01",
+            "kpis": [
+                {
+                    "code": "reviews_in_timescale",
+                    "title": _REVIEWS_IN_TIMESCALE,
+                    "numerator": 497,
+                    "denominator": 521,
+                    "value": 497 / 521 * 100,
+                    "target": 95.0,
+                    "direction": "higher",
+                    "rag": "green",
+                    "change": None,
+                },
+                {
+                    "code": "section_20",
+                    "title": _SECTION_20,
+                    "numerator": 131,
+                    "denominator": 546,
+                    "value": 131 / 546 * 100,
+                    "target": 20.0,
+                    "direction": "lower",
+                    "rag": "amber",
+                    "change": None,
+                },
+            ],
+        },
+        {
+            "as_at": "2017-03-31",
+            "from": "2016-04-01",
+            "kpis": [
+                {
+                    "code": "reviews_in_timescale",
+                    "title": _REVIEWS_IN_TIMESCALE,
+                    "numerator": 498,
+                    "denominator": 512,
+                    "value": 498 / 512 * 100,
+                    "target": 95.0,
+                    "direction": "higher",
+                    "rag": "green",
+                    "change": 498 / 512 * 100 - 497 / 521 * 100,
+                },
+                {
+                    "code": "section_20",
+                    "title": _SECTION_20,
+                    "numerator": 102,
+                    "denominator": 534,
+                    "value": 102 / 534 * 100,
+                    "target": 20.0,
+                    "direction": "lower",
+                    "rag": "green",
+                    "change": 102 / 534 * 100 - 131 / 546 * 100,
+                },
+            ],
+        },
+    ]
+}
+
+
 class Scorecard(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "columns": [
-                    {
-                        "as_at": "2017-03-31",
-                        "from": "2016-04-01",
-                        "kpis": [
-                            {
-                                "code": "reviews_in_timescale",
-                                "title": "% of CLA at end of period where reviews were held "
-                                "in timescales",
-                                "numerator": 498,
-                                "denominator": 512,
-                                "value": 97.265625,
-                                "target": 95.0,
-                                "direction": "higher",
-                                "rag": "green",
-                                "change": 1.2,
-                            }
-                        ],
-                    }
-                ]
-            }
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"example": SCORECARD_EXAMPLE})
     columns: list[ScorecardColumn]
 
 
-class IroRef(BaseModel):
+class AllocatedIro(BaseModel):
+    """The IRO a drill-down row's child was allocated to on the day."""
+
     id: uuid.UUID
     name: str
 
@@ -80,7 +122,7 @@ class DrillDownRow(BaseModel):
     reason: str = Field(description="Why, in words, with the dates that decided it.")
     dates: dict[str, date | None]
     review_id: uuid.UUID | None
-    iro: IroRef | None = Field(description="The IRO allocated on the as-at day.")
+    iro: AllocatedIro | None = Field(description="The IRO allocated on the as-at day.")
 
 
 class DrillDown(BaseModel):
@@ -88,7 +130,7 @@ class DrillDown(BaseModel):
         json_schema_extra={
             "example": {
                 "code": "reviews_in_timescale",
-                "title": "% of CLA at end of period where reviews were held in timescales",
+                "title": _REVIEWS_IN_TIMESCALE,
                 "as_at": "2017-03-31",
                 "from": "2016-04-01",
                 "numerator": 1,
@@ -102,8 +144,11 @@ class DrillDown(BaseModel):
                         "met": False,
                         "reason": "review due 2017-02-10, held 2017-02-14, 2 working days late",
                         "dates": {"due_by": "2017-02-10", "held_on": "2017-02-14"},
-                        "review_id": None,
-                        "iro": {"id": "9b2e4f70-1c3d-4e5f-8a6b-7c8d9e0f1a2b", "name": "Alex"},
+                        "review_id": "e2c4a6b8-0d1f-4a3c-8e5b-7d9f1a3c5e70",
+                        "iro": {
+                            "id": "9b2e4f70-1c3d-4e5f-8a6b-7c8d9e0f1a2b",
+                            "name": "Alex Morgan",
+                        },
                     }
                 ],
                 "next_cursor": None,
@@ -124,7 +169,24 @@ class DrillDown(BaseModel):
     total: int | None = None
 
 
+# A manager's token subject (iro_kit.auth.Principal.subject): who changed a target.
+_MANAGER = "8e1d4c7a-2b5f-4a9e-b3c6-d0f1e2a3b4c5"
+
+
 class Target(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "code": "reviews_in_timescale",
+                "title": _REVIEWS_IN_TIMESCALE,
+                "target": 95.0,
+                "direction": "higher",
+                "amber_tolerance": 5.0,
+                "updated_by": _MANAGER,
+                "updated_at": "2026-11-30T09:12:44.051318Z",
+            }
+        }
+    )
     code: str
     title: str
     target: float | None = Field(description="Null: no target, so no RAG rating.")
@@ -150,6 +212,16 @@ class TargetChange(BaseModel):
 
 
 class TargetHistoryRow(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "changed_by": _MANAGER,
+                "changed_at": "2026-11-30T09:12:44.051318Z",
+                "old": {"target": 90.0, "direction": "higher", "amber_tolerance": 5.0},
+                "new": {"target": 95.0, "direction": "higher", "amber_tolerance": 5.0},
+            }
+        }
+    )
     changed_by: str
     changed_at: UtcTimestamp
     old: dict[str, object] | None

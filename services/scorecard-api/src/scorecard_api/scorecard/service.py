@@ -17,8 +17,8 @@ from scorecard_api.kpis.facts import Facts, allocated_iros
 from scorecard_api.kpis.formulas import Figure, Window
 from scorecard_api.models import child, target, target_change
 from scorecard_api.scorecard.schemas import (
+    AllocatedIro,
     DrillDownRow,
-    IroRef,
     KpiFigure,
     ScorecardColumn,
     Target,
@@ -163,7 +163,7 @@ async def drill_down(
                 reason=outcome.reason,
                 dates=dict(outcome.dates),
                 review_id=outcome.review_id,
-                iro=IroRef(id=allocated[0], name=allocated[1]) if allocated else None,
+                iro=AllocatedIro(id=allocated[0], name=allocated[1]) if allocated else None,
             )
         )
     # Failing cases first (what a manager acts on), then by name, stably.

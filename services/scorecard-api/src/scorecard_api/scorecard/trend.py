@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from iro_kit.dates import Day
 from iro_kit.db import SessionDep
@@ -19,13 +19,12 @@ from scorecard_api import charts, sheets
 from scorecard_api.deps import (
     FRESHNESS_TEXT,
     READ_AND_RECORD_FRESHNESS,
-    READ_TEXT,
     ChartOrTableFormat,
     as_json_or_file,
     chart_response,
     check_day,
 )
-from scorecard_api.kpis.definitions import Direction
+from scorecard_api.kpis.definitions import BY_CODE, Direction
 from scorecard_api.kpis.formulas import default_window
 from scorecard_api.scorecard import service
 
@@ -44,6 +43,24 @@ class TrendPoint(BaseModel):
 
 
 class Trend(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "code": "reviews_in_timescale",
+                "title": BY_CODE["reviews_in_timescale"].title,
+                "target": 95.0,
+                "direction": "higher",
+                "points": [
+                    {"as_at": day, "numerator": n, "denominator": d, "value": n / d * 100}
+                    for day, n, d in (
+                        ("2017-01-31", 489, 515),
+                        ("2017-02-28", 493, 514),
+                        ("2017-03-31", 498, 512),
+                    )
+                ],
+            }
+        }
+    )
     code: str
     title: str
     target: float | None
@@ -81,7 +98,7 @@ def _days(first: date, last: date) -> list[date]:
     description="The KPI as at each month end from `from` to `to` (at most 60), each over the "
     "12 months ending on it: as JSON, CSV or XLSX, or as a chart with its title, labelled axes "
     "and the target line (`Accept: image/svg+xml` or `image/png`, or `?format=svg|png`; "
-    "800 x 400)." + FRESHNESS_TEXT + READ_TEXT,
+    "800 x 400)." + FRESHNESS_TEXT,
     response_model=Trend,
     responses={
         **file_content(ExportFormat.csv, ExportFormat.xlsx, ExportFormat.svg, ExportFormat.png),

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +41,35 @@ class IroCaseload(BaseModel):
     within_range: bool | None = Field(description="Inside the handbook's 50-70 per FTE.")
 
 
+# 31 March 2017: 534 looked after children, 13.5 FTE of IROs in post (two of them shown).
+CASELOAD_EXAMPLE = {
+    "as_at": "2017-03-31",
+    "from": "2016-04-01",
+    "looked_after": 534,
+    "reviews_held": 1289,
+    "total_fte": 13.5,
+    "average_caseload": 534 / 13.5,
+    "iros": [
+        {
+            "iro_id": "9b2e4f70-1c3d-4e5f-8a6b-7c8d9e0f1a2b",
+            "name": "Alex Morgan",
+            "fte": 1.0,
+            "allocated": 54,
+            "caseload_per_fte": 54.0,
+            "within_range": True,
+        },
+        {
+            "iro_id": "2d4f6a8c-0e1b-4d3f-a5c7-9e1b3d5f7a9c",
+            "name": "Priya Shah",
+            "fte": 0.5,
+            "allocated": 22,
+            "caseload_per_fte": 44.0,
+            "within_range": False,
+        },
+    ],
+}
+
+
 class CaseloadTable(BaseModel):
     as_at: date
     from_: date = Field(alias="from", serialization_alias="from")
@@ -52,7 +81,9 @@ class CaseloadTable(BaseModel):
     )
     iros: list[IroCaseload]
 
-    model_config = {"populate_by_name": True}
+    model_config = ConfigDict(
+        populate_by_name=True, json_schema_extra={"example": CASELOAD_EXAMPLE}
+    )
 
 
 def caseload_table(

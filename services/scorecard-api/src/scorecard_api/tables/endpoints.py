@@ -15,7 +15,6 @@ from scorecard_api.deps import (
     ERRORS,
     FRESHNESS_TEXT,
     READ_AND_RECORD_FRESHNESS,
-    READ_TEXT,
     ChartOrTableFormat,
     From,
     OneAsAt,
@@ -45,8 +44,7 @@ router = APIRouter(
     "included); the average caseload (children in P(D) / total FTE of IROs in post on D, "
     "unrounded); and per IRO in post on D, the children allocated that day, FTE, caseload per "
     "FTE and whether it is inside the IRO Handbook's 50-70. CSV and XLSX hold the per-IRO rows."
-    + FRESHNESS_TEXT
-    + READ_TEXT,
+    + FRESHNESS_TEXT,
     response_model=CaseloadTable,
     response_model_by_alias=True,
     responses={**file_content(ExportFormat.csv, ExportFormat.xlsx), **ERRORS},
@@ -70,7 +68,7 @@ async def caseload(
     description="Reviews held after their due date with the held date in the window, counted "
     "by the recorded reason (`not_recorded` where none) and by financial quarter of the held "
     "date (Q1 April-June ... Q4 January-March), with the distinct children per quarter. CSV "
-    "and XLSX hold the reason rows." + FRESHNESS_TEXT + READ_TEXT,
+    "and XLSX hold the reason rows." + FRESHNESS_TEXT,
     response_model=LateReviewsTable,
     response_model_by_alias=True,
     responses={**file_content(ExportFormat.csv, ExportFormat.xlsx), **ERRORS},
@@ -91,7 +89,7 @@ async def late_reviews(
     "/tools",
     summary="Use of tools: MOMO and Viewpoint",
     description="Reviews held in the window, and those whose child's views were conveyed by "
-    "MOMO and by Viewpoint." + FRESHNESS_TEXT + READ_TEXT,
+    "MOMO and by Viewpoint." + FRESHNESS_TEXT,
     response_model=ToolsTable,
     response_model_by_alias=True,
     responses={**file_content(ExportFormat.csv, ExportFormat.xlsx), **ERRORS},
@@ -117,7 +115,7 @@ async def tools(
     "(open, below stage 5, past the due date of the stage it was at); and the % resolved "
     "within 20 working days of being raised, of those raised in the window and resolved by the "
     "day. As JSON, CSV or XLSX; `image/svg+xml` or `image/png` (or `?format=svg|png`) give the "
-    "bar chart of disputes by theme, 800 x 400." + FRESHNESS_TEXT + READ_TEXT,
+    "bar chart of disputes by theme, 800 x 400." + FRESHNESS_TEXT,
     response_model=EscalationsTable,
     response_model_by_alias=True,
     responses={

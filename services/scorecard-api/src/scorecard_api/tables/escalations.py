@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +44,28 @@ class DisputeFacts:
         return sorted((a for a in self.history if a.happened_on <= day), key=lambda a: a.version)
 
 
+ESCALATIONS_EXAMPLE = {
+    "as_at": "2017-03-31",
+    "from": "2016-04-01",
+    "raised": 38,
+    "by_theme": {
+        "care_planning": 14,
+        "drift_and_delay": 11,
+        "permanency": 7,
+        "contact": 5,
+        "placement": 4,
+        "education_pep": 3,
+        "legal_status": 2,
+    },
+    "by_highest_stage": {"1": 24, "2": 9, "3": 3, "4": 1, "5": 1},
+    "open": 4,
+    "overdue": 1,
+    "resolved": 31,
+    "resolved_within_20_working_days": 26,
+    "resolved_within_20_working_days_percent": 26 / 31 * 100,
+}
+
+
 class EscalationsTable(BaseModel):
     as_at: date
     from_: date = Field(alias="from", serialization_alias="from")
@@ -58,7 +80,10 @@ class EscalationsTable(BaseModel):
         description="Of those resolved; null when none was."
     )
 
-    model_config = {"populate_by_name": True}
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={"example": ESCALATIONS_EXAMPLE},
+    )
 
 
 def escalations_table(

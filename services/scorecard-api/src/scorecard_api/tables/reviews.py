@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,6 +48,36 @@ class LateReasonRow(BaseModel):
     total: int
 
 
+_QUARTERS = ["2016/17 Q1", "2016/17 Q2", "2016/17 Q3", "2016/17 Q4"]
+# 2016/17: 14 reviews held late, of 12 children, by recorded reason and quarter held.
+LATE_REVIEWS_EXAMPLE = {
+    "as_at": "2017-03-31",
+    "from": "2016-04-01",
+    "quarters": _QUARTERS,
+    "reasons": [
+        {
+            "reason": reason,
+            "by_quarter": dict(zip(_QUARTERS, counts, strict=True)),
+            "total": sum(counts),
+        }
+        for reason, counts in (
+            ("late_notification", (2, 1, 0, 1)),
+            ("calculation_error", (1, 0, 0, 0)),
+            ("missing_report", (0, 1, 1, 0)),
+            ("non_attendance_significant_person", (1, 0, 1, 0)),
+            ("non_attendance_social_worker", (0, 1, 0, 1)),
+            ("series_of_meetings", (0, 0, 1, 0)),
+            ("other", (0, 0, 0, 1)),
+            ("not_recorded", (0, 1, 0, 0)),
+        )
+    ],
+    "reviews_by_quarter": dict(zip(_QUARTERS, (4, 4, 3, 3), strict=True)),
+    "children_by_quarter": dict(zip(_QUARTERS, (4, 3, 3, 3), strict=True)),
+    "total_reviews": 14,
+    "total_children": 12,
+}
+
+
 class LateReviewsTable(BaseModel):
     as_at: date
     from_: date = Field(alias="from", serialization_alias="from")
@@ -58,7 +88,9 @@ class LateReviewsTable(BaseModel):
     total_reviews: int
     total_children: int
 
-    model_config = {"populate_by_name": True}
+    model_config = ConfigDict(
+        populate_by_name=True, json_schema_extra={"example": LATE_REVIEWS_EXAMPLE}
+    )
 
 
 def late_reviews_table(window: Window, reviews: Iterable[LateReview]) -> LateReviewsTable:
@@ -107,6 +139,15 @@ async def load_late_reviews(session: AsyncSession, window: Window) -> LateReview
     return late_reviews_table(window, [LateReview(*row) for row in rows])
 
 
+TOOLS_EXAMPLE = {
+    "as_at": "2017-03-31",
+    "from": "2016-04-01",
+    "reviews_held": 1289,
+    "momo": 214,
+    "viewpoint": 97,
+}
+
+
 class ToolsTable(BaseModel):
     as_at: date
     from_: date = Field(alias="from", serialization_alias="from")
@@ -114,7 +155,10 @@ class ToolsTable(BaseModel):
     momo: int = Field(description="Reviews whose child's views were conveyed by MOMO.")
     viewpoint: int = Field(description="Reviews whose child's views were conveyed by Viewpoint.")
 
-    model_config = {"populate_by_name": True}
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={"example": TOOLS_EXAMPLE},
+    )
 
 
 async def load_tools(session: AsyncSession, window: Window) -> ToolsTable:
