@@ -407,6 +407,11 @@ def test_reviews_api_killed_mid_import_and_mid_request_loses_and_corrupts_nothin
     with ThreadPoolExecutor(6) as pool:
         for worker in range(6):
             pool.submit(burst.client, worker)
+        # Killed mid-request: once writes are being acknowledged (the resumed import shares the
+        # database, so on a loaded machine the first may take seconds), then 2 s on.
+        deadline = time.monotonic() + 30
+        while not burst.acknowledged and time.monotonic() < deadline:
+            time.sleep(0.1)
         time.sleep(2.0)
         figures["rss_mb_at_request_kill"] = _rss_mb(topology.reviews.pid)
         topology.kill_reviews()

@@ -66,3 +66,22 @@ def test_every_catalogued_type_is_listed_by_the_services_that_raise_it(specs) ->
     for types in listed.values():
         assert all(known[uri] == status for uri, status in types.items())
     assert set().union(*listed.values()) == set(known)
+
+
+def test_the_gateways_own_problems_are_in_the_catalogue() -> None:
+    """nginx answers some problems itself (deploy/gateway/templates): each is a catalogued
+    type, with its status and title."""
+    import json
+    import re
+    from pathlib import Path
+
+    template = Path(__file__).resolve().parents[1] / "deploy/gateway/templates"
+    text = (template / "default.conf.template").read_text(encoding="utf-8")
+    bodies = re.findall(r"return (\d{3}) '(\{.*?\})';", text)
+    assert len(bodies) >= 5
+    known = catalogue()
+    for status, raw in bodies:
+        body = json.loads(raw.replace("$iro_request_id", "x"))
+        slug = body["type"].removeprefix(PROBLEM_BASE)
+        assert slug in known, slug
+        assert (known[slug].status, known[slug].title) == (int(status), body["title"]), slug

@@ -120,3 +120,22 @@ def test_the_openapi_takes_ids_only_and_documents_the_404(database_url: str) -> 
         "$ref": "#/components/schemas/Problem"
     }
     assert "child_id" in not_found["description"] and "iro_id" in not_found["description"]
+
+
+def test_a_child_with_the_longest_names_reviews_api_allows_can_be_disputed(
+    api: TestClient,
+) -> None:
+    """Given and family names of 200 characters each: a 401-character name, stored whole (a
+    200-character column made it a 500 on PostgreSQL)."""
+    longest = {
+        "id": str(uuid.uuid4()),
+        "external_id": "LCS-LONG",
+        "name": "A" * 200 + " " + "B" * 200,
+    }
+    announce(api, children=[longest])
+    response = api.post(f"{V1}/disputes", json=raise_body(child_id=longest["id"]), headers=IRO)
+    assert response.status_code == 201, response.text
+    assert response.json()["child"]["name"] == longest["name"]
+    read = api.get(f"{V1}/disputes/{response.json()['id']}", headers=IRO)
+    assert read.status_code == 200, read.text
+    assert read.json()["child"]["name"] == longest["name"]

@@ -230,6 +230,29 @@ def _remove_success_status(spec):
     post["responses"]["200"] = post["responses"].pop("201")
 
 
+def _tighten_a_nullable_request_field(spec):
+    _schemas(spec)["ChildCreate"]["properties"]["notes"] = {
+        "anyOf": [{"type": "string", "maxLength": 10}, {"type": "null"}]
+    }
+
+
+def _pattern_on_a_nullable_request_field(spec):
+    _schemas(spec)["ChildCreate"]["properties"]["notes"] = {
+        "anyOf": [{"type": "string", "pattern": "^[A-Z]+$"}, {"type": "null"}]
+    }
+
+
+def _split_a_response_into_two_objects(spec):
+    read = _schemas(spec)["ChildRead"]
+    first = {**read, "required": ["id"]}
+    second = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
+    _schemas(spec)["ChildRead"] = {"anyOf": [first, second]}
+
+
+def _remove_an_optional_parameter(spec):
+    spec["paths"]["/reviews/v1/children"]["get"]["parameters"] = []
+
+
 def _change_page_items(spec):
     _schemas(spec)["ChildReadPage"]["properties"]["items"]["items"] = {"type": "string"}
 
@@ -290,6 +313,23 @@ def _change_page_items(spec):
             "(500 → 100)",
         ),
         (_remove_success_status, "POST /reviews/v1/children response 201: removed"),
+        (
+            _tighten_a_nullable_request_field,
+            "POST /reviews/v1/children body.notes: request bound maxLength tightened (None → 10)",
+        ),
+        (
+            _pattern_on_a_nullable_request_field,
+            "POST /reviews/v1/children body.notes: request pattern changed",
+        ),
+        (
+            _split_a_response_into_two_objects,
+            "POST /reviews/v1/children 201: response object shape changed (1 object form(s) "
+            "became 2)",
+        ),
+        (
+            _remove_an_optional_parameter,
+            "GET /reviews/v1/children query parameter limit: removed",
+        ),
         (
             _change_page_items,
             "GET /reviews/v1/children 200.items[]: response type widened (may now be string)",

@@ -58,7 +58,8 @@ class Dispute(Base):
     reference: Mapped[str] = mapped_column(String(20), unique=True)
     child_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     child_external_id: Mapped[str] = mapped_column(String(100), index=True)
-    child_name: Mapped[str] = mapped_column(String(200))
+    # A whole name from reviews-api: given and family names of up to 200 each (migration 0006).
+    child_name: Mapped[str] = mapped_column(String(401))
     iro_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     iro_name: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(10))

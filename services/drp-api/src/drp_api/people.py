@@ -30,7 +30,8 @@ class ChildRef(BaseModel):
     )
     id: uuid.UUID = Field(description="The child's id in reviews-api.")
     external_id: str = Field(min_length=1, max_length=100, description="The case system's id.")
-    name: str = Field(min_length=1, max_length=200)
+    # Given and family names of up to 200 characters each, as reviews-api holds them.
+    name: str = Field(min_length=1, max_length=401)
 
 
 class IroRef(BaseModel):

@@ -89,6 +89,11 @@ def enforced_access(route: Any) -> Access:
     narrowing = [roles for roles in accepted if roles]
     if narrowing:
         allowed = frozenset.intersection(*narrowing)
+        if not allowed:
+            raise RoleTableError(
+                f"{getattr(route, 'path', route)} requires roles no one role satisfies: "
+                + " and ".join(describe(tuple(roles)) for roles in narrowing)
+            )
         return tuple(r for r in Role if r in allowed)
     return AUTHENTICATED if accepted or needs_token(route) else PUBLIC
 
@@ -99,7 +104,8 @@ def api_routes(app: FastAPI, prefix: str) -> Iterator[tuple[RouteRoles, Any]]:
         if not isinstance(context.original_route, APIRoute):
             continue
         path = str(context.path_format)
-        relative = path[len(prefix) :] if prefix and path.startswith(prefix) else path
+        within = bool(prefix) and (path == prefix or path.startswith(prefix + "/"))
+        relative = path[len(prefix) :] if within else path
         for method in sorted(context.methods or ()):
             if method == "HEAD":
                 continue

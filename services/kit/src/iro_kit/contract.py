@@ -104,9 +104,17 @@ class _Schemas:
                 return None
         return values
 
-    def object_branch(self, schema: dict[str, Any] | None) -> dict[str, Any] | None:
-        objects = [alt for alt in self.alternatives(schema) if "properties" in alt]
-        return objects[0] if len(objects) == 1 else None
+    def object_branches(self, schema: dict[str, Any] | None) -> list[dict[str, Any]]:
+        return [alt for alt in self.alternatives(schema) if "properties" in alt]
+
+    def typed_branches(self, schema: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+        """Each branch of a single JSON type but null, by that type (for comparing bounds)."""
+        branches: dict[str, dict[str, Any]] = {}
+        for alt in self.alternatives(schema):
+            kind = alt.get("type")
+            if isinstance(kind, str) and kind != "null":
+                branches.setdefault(kind, alt)
+        return branches
 
     def items(self, schema: dict[str, Any] | None) -> dict[str, Any] | None:
         arrays = [alt for alt in self.alternatives(schema) if alt.get("type") == "array"]
@@ -158,9 +166,11 @@ class _Comparison:
         if new_enum is not None and (old_enum is None or not old_enum <= new_enum):
             lost = "any value" if old_enum is None else ", ".join(sorted(old_enum - new_enum))
             self.problems.append(f"{where}: request values narrowed (no longer accepts {lost})")
-        self._bounds(where, old, new)
-        old_object, new_object = self.old.object_branch(old), self.new.object_branch(new)
-        if old_object is not None and new_object is not None:
+        old_typed, new_typed = self.old.typed_branches(old), self.new.typed_branches(new)
+        for kind, new_branch in new_typed.items():  # a nullable field's bounds sit in a branch
+            if kind in old_typed:
+                self._bounds(where, old_typed[kind], new_branch)
+        for old_object, new_object in self._object_pairs(where, "request", old, new):
             old_props = old_object.get("properties", {})
             new_props = new_object.get("properties", {})
             old_required = set(old_object.get("required", []))
@@ -176,6 +186,20 @@ class _Comparison:
         old_items, new_items = self.old.items(old), self.new.items(new)
         if old_items is not None and new_items is not None:
             self.request(f"{where}[]", old_items, new_items, depth + 1)
+
+    def _object_pairs(
+        self, where: str, side: str, old: Any, new: Any
+    ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """The object branches to compare, in order; a change in how many there are (one
+        object becoming a choice of two) is a change of shape, and breaking."""
+        old_objects, new_objects = self.old.object_branches(old), self.new.object_branches(new)
+        if old_objects and new_objects and len(old_objects) != len(new_objects):
+            self.problems.append(
+                f"{where}: {side} object shape changed ({len(old_objects)} object form(s) "
+                f"became {len(new_objects)})"
+            )
+            return []
+        return list(zip(old_objects, new_objects, strict=False))
 
     def _bounds(self, where: str, old: Any, new: Any) -> None:
         old_s, new_s = self.old.resolve(old), self.new.resolve(new)
@@ -204,8 +228,7 @@ class _Comparison:
         if old_enum is not None and (new_enum is None or not new_enum <= old_enum):
             added = "any value" if new_enum is None else ", ".join(sorted(new_enum - old_enum))
             self.problems.append(f"{where}: response values widened (may now be {added})")
-        old_object, new_object = self.old.object_branch(old), self.new.object_branch(new)
-        if old_object is not None and new_object is not None:
+        for old_object, new_object in self._object_pairs(where, "response", old, new):
             new_props = new_object.get("properties", {})
             new_required = set(new_object.get("required", []))
             for name in sorted(set(old_object.get("required", [])) - new_required):
@@ -239,6 +262,10 @@ def _compare_operation(
     where: str, old_op: dict[str, Any], new_op: dict[str, Any], comparison: _Comparison
 ) -> None:
     old_params, new_params = _parameters(old_op), _parameters(new_op)
+    for key in old_params.keys() - new_params.keys():
+        # A client still sends it, and nothing says it is now ignored (an optional filter
+        # dropped silently widens what the route answers).
+        comparison.problems.append(f"{where} {key[0]} parameter {key[1]}: removed")
     for key, param in new_params.items():
         label = f"{where} {key[0]} parameter {key[1]}"
         if key not in old_params:

@@ -23,7 +23,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from iro_kit.logging import get_logger
+
 PROBLEM_BASE = "https://iro.example/problems/"
+_log = get_logger("iro_kit.problem_types")
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,11 @@ def observe(slug: str, status: int, title: str, members: Iterable[str]) -> None:
     kind = _CATALOGUE.get(slug)
     said = kind is not None and (kind.status, kind.title) == (status, title)
     if not said or not set(extra) <= kind.members:
-        _UNDOCUMENTED.add((slug, status, extra))
+        entry = (slug, status, extra)
+        if entry not in _UNDOCUMENTED:
+            _UNDOCUMENTED.add(entry)
+            # The type and the members' names only: never the body's detail.
+            _log.warning("problem_type_uncatalogued", slug=slug, status=status, members=extra)
 
 
 def undocumented() -> set[tuple[str, int, tuple[str, ...]]]:
@@ -137,6 +144,9 @@ KIT_TYPES = register(
         413,
         "Request body too large",
         "The body, or a file in it, is larger than the service reads.",
+    ),
+    ProblemType(
+        "uri-too-long", 414, "URI too long", "The gateway's limit on the request line's length."
     ),
     ProblemType(
         "unsupported-media-type",

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from iro_kit.auth import Role
+from iro_kit.problem_types import PROBLEM_BASE
 from iro_kit.tokens import mint_dev_token
 
 POSTGRES_ENV = "IRO_TEST_POSTGRES_URL"
@@ -96,9 +97,6 @@ def postgres_url() -> Iterator[str]:
         yield url
     finally:
         drop_postgres_database(admin_url, url)
-
-
-PROBLEM_BASE = "https://iro.example/problems/"
 
 
 def assert_problem(

@@ -13,8 +13,9 @@ A route that changes or deletes a record:
   If-Match, 412 when the record is at another version, both with the extension member
   `current_version`; otherwise the record moves to its next version with a conditional
   `UPDATE ... SET version = version + 1 WHERE id = :id AND version IN (:if_match)`, so two
-  requests that read the same version cannot both win, whatever the isolation level: the
-  second's UPDATE waits for the first's row lock, then matches no row and is a 412.
+  requests that read the same version cannot both win: under READ COMMITTED (the services'
+  isolation level, and SQLite's serial writers) the second's UPDATE waits for the first's row
+  lock, then matches no row and is a 412.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ _RECORD_RULES = (
     status_code=status.HTTP_201_CREATED,
     summary="Book or record a review",
     description="With `scheduled_for` only, books the next review (one booking at a time). With "
-    "`held_on`, records a held review, completing the open booking if there is one."
+    "`held_on`, records a held review, completing the open booking if there is one. "
     + _RECORD_RULES,
     responses=created_responses("review", WRITE_ERRORS),
 )

@@ -37,7 +37,7 @@ READ_ERRORS = problem_responses(401, 403, 404, 422)
 WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
 _RULE = (
     "Reviews: first within 1 calendar month of the placement, then at most every 3 calendar "
-    "months while it lasts (Children (Secure Accommodation) Regulations 1991, reg 15)."
+    "months while it lasts (Children (Secure Accommodation) Regulations 1991, reg 15). "
 )
 
 
