@@ -1,9 +1,11 @@
 """How long an SSDA903 return for 10,000 children takes to import, and its peak memory.
 
-Writes a synthetic return (fixed seed: Header, Episodes, Reviews, OC2; about 25,000 episodes
-and 60,000 reviews, all valid) to a folder, times a bare `csv` read of the same files, then runs
-the import job (`reviews_api.imports.jobs.run_job`, as the upload route and the command line
-do) into a freshly migrated database, in a child process whose peak RSS is the memory figure.
+Writes a synthetic 2024/25 return (fixed seed: Header, Episodes, Reviews, OC2; about 25,600
+episodes, 60,000 reviews and 8,000 OC2 rows, valid under that year's rules: the import and the
+DfE's own validator find nothing in it) to a folder, times a bare `csv` read of the same
+files, then runs the import job (`reviews_api.imports.jobs.run_job`, as the upload route and
+the command line do) into a freshly migrated database, in a child process whose peak RSS is
+the memory figure.
 Targets: under 15 s on PostgreSQL, under 20 s on SQLite, peak memory under 400 MB.
 
     uv run python bench/import_903_bench.py                       # SQLite (a temporary file)
@@ -43,43 +45,68 @@ STATUS_PATHS = (
     ("C1", "C2", "E1"),
     ("L1", "V2", "C1", "C2"),
 )
+SHORT_STATUS_DAYS = {"L1": 3, "L2": 21}  # the most days each may last (DfE rules 361, 362)
 
 
 def _d(day: date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
-def _child_rows(n: int, rng: random.Random) -> tuple[list, list, list, list]:
+def _child_rows(n: int, rng: random.Random) -> tuple[list, list, list, list | None]:
     """One child: looked after since up to 3 years before the year; one in five leaves care
-    during it. Episodes follow a legal-status path (each starts the day the last ended);
-    reviews are held about when due (a tenth of them two weeks late) until care ends."""
+    during it. Episodes follow a legal-status path, each starting the day the last ended (REC
+    X1, the next RNE L); police protection (L1) lasts up to 3 days and an emergency protection
+    order (L2) up to 21 (DfE rules 361, 362). Reviews are held about when due (a tenth of them
+    two weeks late) until care or the collection year ends. An OC2 row for a child looked after
+    for 12 months at 31 March. Valid under the 2024/25 rules: SEX M or F, nothing dated after
+    31/03/2025."""
     from reviews_api.reviews.service import fourth_birthday
 
     child = str(100000 + n)
     start = YEAR_START - timedelta(days=rng.randint(0, 1100))
-    born = start - timedelta(days=rng.randint(200, 16 * 365))
-    header = [child, rng.choice("12"), _d(born), "WBRI", f"A{n:012d}", "", ""]
+    # Under 18 at the end of the year (DfE rule 359: at 18 a child is looked after only in K2).
+    oldest = min(16 * 365, 17 * 365 - (YEAR_END - start).days)
+    born = start - timedelta(days=rng.randint(200, oldest))
+    sex = rng.choice("MF")
+    header = [child, sex, _d(born), "WBRI", f"A{n:012d}", "0" if sex == "F" else "", ""]
     path = rng.choice(STATUS_PATHS)
     ended = YEAR_START + timedelta(days=rng.randint(30, 330)) if rng.random() < 0.2 else None
-    span = ((ended or YEAR_END) - start).days
+    last_day = ended or YEAR_END
+    starts = [start]  # a short order first (only ever first on a path), then equal shares
+    if path[0] in SHORT_STATUS_DAYS:
+        starts.append(start + timedelta(days=rng.randint(1, SHORT_STATUS_DAYS[path[0]])))
+    shares = len(path) - len(starts) + 1
+    step = (last_day - starts[-1]).days // shares
+    starts += [starts[-1] + timedelta(days=step * k) for k in range(1, shares)]
     episodes = []
     for k, status in enumerate(path):
-        begins = start + timedelta(days=span * k // len(path))
-        last = k == len(path) - 1
-        ends = (ended if last else start + timedelta(days=span * (k + 1) // len(path))) or None
-        rec = ("E4A" if last else "X1") if ends else ""
-        row = [child, _d(begins), "P" if k else "S", status, "N1", "U1", "PR1"]
-        episodes.append([*row, _d(ends) if ends else "", rec, "", "", "", ""])
+        begins = starts[k]
+        ends = starts[k + 1] if k + 1 < len(path) else ended
+        rec = ("E4A" if k + 1 == len(path) else "X1") if ends else ""
+        row = [child, _d(begins), "L" if k else "S", status, "N1", "U1", "PR1"]
+        places = ["", "SW1A 1AA", "SW1A 2AA", "SC123456"]  # REASON_PLACE_CHANGE, posts, URN
+        episodes.append([*row, _d(ends) if ends else "", rec, *places])
     reviews = []
     held, gap = start + timedelta(days=rng.randint(5, 27)), 91
-    while held <= min(ended or TODAY, TODAY):
+    while held <= last_day:
         under_4 = held < fourth_birthday(born)
         code = "PN0" if under_4 else f"PN{rng.randint(1, 7)}"
         reviews.append([child, _d(born), _d(held), code])
         held += timedelta(days=gap - rng.randint(0, 20) + (15 if rng.random() < 0.1 else 0))
         gap = 183
-    oc2 = [child, _d(born), str(rng.randint(0, 40)), "", "0", "1", "1", "1", "1", "0", "0", "0"]
+    score = str(rng.randint(0, 40))
+    oc2 = None
+    if ended is None and start <= YEAR_START:
+        # Looked after for 12 months at 31 March: the outcomes the DfE asks for at this age
+        # (SDQ at 4-16, convictions from 10, health promotion under 5: rules 188, 542, 546).
+        age = _age(born, YEAR_END)
+        oc2 = [child, _d(born), score if 4 <= age <= 16 else "", ""]
+        oc2 += ["0" if age >= 10 else "", "1" if age < 5 else "", "1", "1", "1", "0", "", ""]
     return header, episodes, reviews, oc2
+
+
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 def write_return(folder: Path, children: int) -> dict[str, int]:
@@ -90,7 +117,8 @@ def write_return(folder: Path, children: int) -> dict[str, int]:
         tables["header"].append(header)
         tables["episodes"].extend(episodes)
         tables["reviews"].extend(reviews)
-        tables["oc2"].append(oc2)
+        if oc2 is not None:
+            tables["oc2"].append(oc2)
     from reviews_api.imports.files import COLUMNS, FileKind
 
     for name, rows in tables.items():

@@ -143,8 +143,8 @@ def test_the_error_report_as_csv(api: TestClient) -> None:
         assert response.headers["content-type"].startswith("text/csv")
         assert "attachment; filename=" in response.headers["content-disposition"]
         lines = response.text.splitlines()
-        assert lines[0] == "file,line,child,field,code,message"
-        assert lines[1].startswith("episodes.csv,6,C3,DEC,dec_before_decom,")
+        assert lines[0] == "file,line,child,field,severity,dfe_rule,code,message"
+        assert lines[1].startswith("episodes.csv,6,C3,DEC,error,356,dec_before_decom,")
         assert len(lines) == 4
 
 
@@ -258,14 +258,14 @@ def test_an_upload_without_files_is_422(api: TestClient) -> None:
 
 
 def test_the_collection_year_dates_the_oc2_rows(api: TestClient) -> None:
-    run_import(api, DATA / "year1", collection_year="2017")
+    run_import(api, DATA / "year1", collection_year="2019")
 
     outcomes = api.get(
         f"{V1}/children/{_child(api, 'A1')['id']}/annual-outcomes", headers=IRO
     ).json()
 
     assert [(o["year_ending"], o["sdq_score"], o["health_assessment"]) for o in outcomes] == [
-        ("2017-03-31", 12, True)
+        ("2019-03-31", 12, True)
     ]
 
 

@@ -151,7 +151,20 @@ def test_overlapping_episodes_name_the_earlier_one() -> None:
             "overlapping_episodes",
             "DECOM 05/05/2017 overlaps the episode that started on 03/04/2017 (line 2), "
             "which ends on 01/06/2017.",
-        )
+            dfe_rule="501",
+        ),
+        # The DfE's rule 431 also flags the row: care cannot start (RNE S) while it goes on.
+        ImportIssue(
+            "episodes.csv",
+            3,
+            "1",
+            "RNE",
+            "s_continues_episode",
+            "RNE S (care starts) on DECOM 05/05/2017, but the previous episode (line 2) ended "
+            "on 01/06/2017: the child was still looked after, so this episode continues the "
+            "period of care.",
+            dfe_rule="431",
+        ),
     ]
     assert read.children == []
 
@@ -195,8 +208,9 @@ def test_a_bad_review_row_is_reported(review: str, field: str, code: str) -> Non
     ],
 )
 def test_pn0_only_under_4_as_through_the_api(held_on: str, code: str, accepted: bool) -> None:
+    # Looked after from 1 April 2017, so the reviews fall in the 2017/18 collection year.
     read = _read(
-        "1,2,15/04/2013,,,,\n", _episode("1", "01/01/2017"), f"1,15/04/2013,{held_on},{code}\n"
+        "1,2,15/04/2013,,,,\n", _episode("1", "01/04/2017"), f"1,15/04/2013,{held_on},{code}\n"
     )
 
     assert (read.issues == []) is accepted, read.issues

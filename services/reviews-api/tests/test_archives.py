@@ -314,13 +314,16 @@ def test_a_cell_with_a_control_character_holds_back_only_its_row(api: TestClient
         "NUL2,1,01/02/2010,WB\x00RI,,,\n"
         "CLEAN3,1,01/02/2010,WBRI,,,\n"
     )
-    response = upload(api, [("files", ("header.csv", header.encode(), "text/csv"))])
+    # A Header alone: the collection year is named (SEX 1/2 is a code of 2017/18, not of the
+    # year of today, which a return without episodes would be read as).
+    files = [("files", ("header.csv", header.encode(), "text/csv"))]
+    response = upload(api, files, collection_year="2018")
     job = wait_for(api, response.headers["Location"])
 
     assert job["status"] == "finished", job
     report = api.get(job["links"]["errors_csv"], headers=SUPPORT)
     rows = list(csv.reader(io.StringIO(report.text)))[1:]
-    assert [(line, child, field, code) for _, line, child, field, code, _ in rows] == [
+    assert [(line, child, field, code) for _, line, child, field, _, _, code, _ in rows] == [
         ("2", "", "CHILD", "control_character"),
         ("3", "NUL2", "ETHNIC", "control_character"),
     ]
@@ -333,19 +336,22 @@ def test_a_cell_with_a_control_character_holds_back_only_its_row(api: TestClient
 
 def test_the_error_report_csv_keeps_formulas_in_file_and_child_as_text(api: TestClient) -> None:
     header = "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB\n=1+1,7,01/02/2010,,,,\n"
-    response = upload(api, [("files", ("=HYPERLINK(A1).csv", header.encode(), "text/csv"))])
+    files = [("files", ("=HYPERLINK(A1).csv", header.encode(), "text/csv"))]
+    response = upload(api, files, collection_year="2018")
     job = wait_for(api, response.headers["Location"])
 
     report = api.get(job["links"]["errors_csv"], headers=SUPPORT)
 
     rows = list(csv.reader(io.StringIO(report.text)))
-    assert rows[0] == ["file", "line", "child", "field", "code", "message"]
-    [(file, line, child, field, code, _)] = rows[1:]
-    assert (file, line, child, field, code) == (
+    assert rows[0] == ["file", "line", "child", "field", "severity", "dfe_rule", "code", "message"]
+    [(file, line, child, field, severity, rule, code, _)] = rows[1:]
+    assert (file, line, child, field, severity, rule, code) == (
         "'=HYPERLINK(A1).csv",
         "2",
         "'=1+1",
         "SEX",
+        "error",
+        "101",
         "invalid_code",
     )
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)

@@ -65,7 +65,7 @@ def test_a_second_child_with_the_same_external_id_is_a_409_naming_the_first(
     ("field", "value"),
     [
         ("date_of_birth", "2010-02-30"),
-        ("sex", "unknown"),
+        ("sex", "U"),  # the SSDA903 code; the API's value is `unknown`
         ("external_id", ""),
         ("given_name", ""),
     ],
@@ -77,6 +77,15 @@ def test_a_child_with_an_invalid_field_is_422_naming_it(
 
     assert_problem(response, 422, "validation-error", f"/{field}")
     assert api.get(CHILDREN, headers=IRO).json()["items"] == []
+
+
+def test_a_child_of_unknown_sex_is_recorded_as_unknown(api: TestClient) -> None:
+    # Issue 13: the case system (and a 2024/25 903 return, SEX U) may not know a child's sex.
+    response = api.post(CHILDREN, json=_child_body(sex="unknown"), headers=INTEGRATION)
+
+    assert response.status_code == 201, response.text
+    read = api.get(f"{CHILDREN}/{response.json()['id']}", headers=IRO).json()
+    assert read["sex"] == "unknown"
 
 
 def test_a_child_with_an_unknown_field_is_422(api: TestClient) -> None:

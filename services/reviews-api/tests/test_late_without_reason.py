@@ -194,3 +194,40 @@ def test_late_reviews_an_ssda903_import_stored_are_listed_and_editable(api: Test
     response = _patch(api, imported, notes="Checked against the minutes.")
     assert response.status_code == 200, response.text
     assert response.json()["notes"] == "Checked against the minutes."
+
+
+def test_an_imported_late_review_gets_its_views_method_and_late_reason_afterwards(
+    api: TestClient,
+) -> None:
+    # Issue 13: the return carries neither, so the review loads with "not recorded" (null) and
+    # the IRO adds them through the API; importing the return again keeps what was added.
+    run_import(api, DATA / "year1")
+    found = api.get(f"{V1}/children", params={"external_id": "A1"}, headers=IRO).json()
+    child = found["items"][0]
+    reviews = api.get(f"{V1}/children/{child['id']}/reviews", headers=IRO).json()
+    [late] = [r for r in reviews if r["in_timescale"] is False]
+    assert (late["held_on"], late["views_method"], late["late_reason"]) == (
+        "2018-02-05",
+        None,
+        None,
+    )
+    assert late["id"] in _listed(api)
+
+    response = _patch(api, late, views_method="momo", late_reason="missing_report")
+
+    assert response.status_code == 200, response.text
+    patched = response.json()
+    assert (patched["views_method"], patched["late_reason"], patched["in_timescale"]) == (
+        "momo",
+        "missing_report",
+        False,
+    )
+    assert late["id"] not in _listed(api)
+    again = run_import(api, DATA / "year1")
+    assert again["summary"]["reviews"] == {"created": 0, "updated": 0}
+    stored = api.get(f"{V1}/reviews/{late['id']}", headers=IRO).json()
+    assert (stored["views_method"], stored["late_reason"], stored["version"]) == (
+        "momo",
+        "missing_report",
+        patched["version"],
+    )

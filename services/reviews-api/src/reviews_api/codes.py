@@ -11,8 +11,9 @@ ParticipationCode = Literal["PN0", "PN1", "PN2", "PN3", "PN4", "PN5", "PN6", "PN
 
 
 class Sex(StrEnum):
-    male = "male"  # SSDA903 SEX 1
-    female = "female"  # SSDA903 SEX 2
+    male = "male"  # SSDA903 SEX 1 (to 2023/24), M (2024/25 on)
+    female = "female"  # SSDA903 SEX 2, F
+    unknown = "unknown"  # SSDA903 SEX U (2024/25 on)
 
 
 class LateReason(StrEnum):

@@ -318,7 +318,8 @@ class ImportUpload(Base):
 
 
 class ImportProblem(Base):
-    """One problem found in an import: `{file, line, child, field, code, message}`."""
+    """One problem found in an import: `{file, line, child, field, code, dfe_rule, message}`,
+    an `error` (its child held back) or a `warning` (reported, the child loaded)."""
 
     __tablename__ = "import_problem"
     job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("import_job.id"), primary_key=True)
@@ -329,6 +330,8 @@ class ImportProblem(Base):
     field: Mapped[str | None] = mapped_column(String(40))
     code: Mapped[str] = mapped_column(String(60))
     message: Mapped[str] = mapped_column(Text)
+    dfe_rule: Mapped[str | None] = mapped_column(String(10))
+    severity: Mapped[str] = mapped_column(String(10), server_default="error")
 
 
 EVENT_TABLES = event_tables(Base.metadata)

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from tqdm import tqdm
 
+from reviews_api.imports.collection import FIRST, LAST
 from reviews_api.imports.files import Upload
 
 POLL_SECONDS = 0.5
@@ -40,7 +41,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--token", default=os.environ.get("REVIEWS_TOKEN"), help="bearer token (or REVIEWS_TOKEN)"
     )
-    parser.add_argument("--collection-year", type=int, help="e.g. 2018 for April 2017-March 2018")
+    parser.add_argument(
+        "--collection-year",
+        type=int,
+        choices=range(FIRST, LAST + 1),
+        metavar=f"{FIRST}-{LAST}",
+        help="the year the collection ends in, e.g. 2018 for April 2017-March 2018 (by default "
+        "read from the dates)",
+    )
     parser.add_argument("--errors-csv", type=Path, help="write the error report here")
     args = parser.parse_args(argv)
     uploads = _files(args.folder)

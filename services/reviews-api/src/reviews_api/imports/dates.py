@@ -9,6 +9,7 @@ from functools import lru_cache
 # Excel sometimes appends a midnight time to a date; nothing else is accepted.
 _UK = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: 00:00(?::00)?)?")
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+DATE_SHAPE = re.compile(f"{_UK.pattern}|{_ISO.pattern}")  # written as a date, real or not
 
 
 @lru_cache(maxsize=1 << 16)  # a return repeats the same few thousand dates

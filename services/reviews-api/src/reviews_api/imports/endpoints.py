@@ -29,6 +29,7 @@ from reviews_api.deps import (
 )
 from reviews_api.imports import jobs
 from reviews_api.imports.background import lease_settings, start_in_background
+from reviews_api.imports.collection import FIRST, LAST, collection_year, year_containing
 from reviews_api.imports.files import (
     READ_CHUNK,
     ArchiveLimits,
@@ -48,7 +49,7 @@ router = APIRouter(prefix="/reviews/v1/imports", tags=["imports"])
 VIEW_ROLES = (*READ_ROLES, Role.integration)
 Uploader = Annotated[Principal, Depends(require_roles(*CASE_DATA_ROLES))]
 Viewer = Annotated[Principal, Depends(require_roles(*VIEW_ROLES))]
-CSV_COLUMNS = ("file", "line", "child", "field", "code", "message")
+CSV_COLUMNS = ("file", "line", "child", "field", "severity", "dfe_rule", "code", "message")
 ERROR_REPORT = tuple(Column(name, attrgetter(name)) for name in CSV_COLUMNS)
 _log = get_logger("reviews_api.imports")
 
@@ -87,15 +88,20 @@ def _is_ssda903_file(upload: Upload) -> bool:
     "AD1, PlacedAdoption, PrevPerm, Missing, SWEpisodes and DoLo are accepted and ignored with "
     "a note. Answers at once with the job (202, `Location`); follow it with `GET` on the job. "
     "Byte-order marks, blank lines, stray spaces and unknown columns are tolerated; dates are "
-    "`dd/mm/yyyy` (ISO also read). A child with a problem in any of its own rows is not loaded "
-    "at all; every other child is. Children are keyed by CHILD, episodes by `903:CHILD:DECOM` "
+    "`dd/mm/yyyy` (ISO also read). Rows are checked by the DfE's validation rules of the "
+    "return's collection year (each problem names its `dfe_rule`): a child with an error in any "
+    "of its own rows is not loaded at all; a warning (a rule on data this service does not use, "
+    "e.g. SEX `U`, rule 232) is reported and the child loads; every other child is loaded. "
+    "Children are keyed by CHILD, episodes by `903:CHILD:DECOM` "
     "(or an episode already held that starts the same day), reviews by child and date, so "
     "importing the same return again changes nothing and next year's return updates and "
     "extends; nothing the return leaves out is deleted. Reviews get their due-by date and "
     "in-timescale flag from the schedule, as when recorded through the API; a late review is "
     "imported without a late reason (`not recorded`): the return does not carry one. "
-    "`collection_year` (e.g. 2018 for April 2017 to March 2018) dates the OC2 rows; by default "
-    "the year of the latest DECOM.\n\n"
+    "`collection_year` (e.g. 2018 for April 2017 to March 2018) chooses the year's codes (SEX "
+    "`1`/`2` to 2023/24, `M`/`F`/`U` from 2024/25) and DfE rules, refuses dates after its 31 "
+    "March and dates the OC2 rows; by default the year of the latest DECOM (the job's "
+    "`collection_year_inferred`).\n\n"
     "Limits (settings, defaults shown): the request body is at most 200 MB "
     "(`REVIEWS_MAX_UPLOAD_BODY_BYTES`, the gateway's limit for this route too), else 413; "
     "the zips of one upload unpack to at most 200 MB "
@@ -116,7 +122,13 @@ async def import_ssda903(
     principal: Uploader,
     files: Annotated[list[UploadFile], File(description="CSV files of the return, or one zip.")],
     collection_year: Annotated[
-        int | None, Form(ge=2000, le=2100, description="The year the collection ends in.")
+        int | None,
+        Form(
+            ge=FIRST,
+            le=LAST,
+            description=f"The year the collection ends in ({FIRST} for 2015/16 to {LAST} for "
+            f"{LAST - 1}/{LAST % 100}).",
+        ),
     ] = None,
 ) -> ImportJobRead:
     # The body as a whole is held to REVIEWS_MAX_UPLOAD_BODY_BYTES before this runs (the kit's
@@ -204,9 +216,12 @@ async def get_import(job_id: uuid.UUID, session: SessionDep, _: Viewer) -> Impor
 @router.get(
     "/{job_id:uuid}/errors",
     summary="An import's error report",
-    description="Every problem as `{file, line, child, field, code, message}`, in the order "
-    "found. JSON pages by default; the whole report as CSV with `Accept: text/csv` or "
-    "`?format=csv`. Filter by `code`, `child` or `file`.",
+    description="Every problem as `{file, line, child, field, severity, dfe_rule, code, "
+    "message}`, in the order found (the job's `summary.problems.by_rule` counts them by rule). "
+    "An `error` held its child back; a `warning` (a DfE rule on data this service does not "
+    "use) was reported and the child loaded. JSON pages by default; the whole report as CSV, "
+    "one row per problem, with `Accept: text/csv` or `?format=csv`. Filter by `code`, "
+    "`dfe_rule`, `severity`, `child` or `file`.",
     response_model=Page[ImportProblemRead],
     responses={
         200: {
@@ -224,6 +239,8 @@ async def list_import_errors(
     page: PageDep,
     format: Annotated[Literal["json", "csv"] | None, Query(description="Or by Accept.")] = None,
     code: Annotated[str | None, Query(description="e.g. `overlapping_episodes`.")] = None,
+    dfe_rule: Annotated[str | None, Query(description="A DfE rule number, e.g. `148`.")] = None,
+    severity: Annotated[Literal["error", "warning"] | None, Query()] = None,
     child: Annotated[str | None, Query(description="SSDA903 CHILD.")] = None,
     file: Annotated[str | None, Query(description="The uploaded file's name.")] = None,
 ) -> Any:
@@ -233,6 +250,8 @@ async def list_import_errors(
     query = select(ImportProblem).where(ImportProblem.job_id == job_id)
     for column, value in (
         (ImportProblem.code, code),
+        (ImportProblem.dfe_rule, dfe_rule),
+        (ImportProblem.severity, severity),
         (ImportProblem.child, child),
         (ImportProblem.file, file),
     ):
@@ -298,6 +317,11 @@ def _job_values(job: ImportJob) -> dict[str, Any]:
         "started_at": job.started_at,
         "finished_at": job.finished_at,
         "year_ending": job.year_ending,
+        "collection_year": job.year_ending
+        and collection_year(year_containing(job.year_ending)).label,
+        "collection_year_inferred": (
+            None if job.year_ending is None else job.requested_year_ending is None
+        ),
         "progress": {
             "rows_read": job.rows_read,
             "children_total": job.children_total,

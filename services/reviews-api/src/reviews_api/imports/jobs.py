@@ -255,7 +255,7 @@ async def _run(
             status="finished",
             finished_at=datetime.now(UTC),
             files=tally.files(),
-            summary=tally.summary(),
+            summary=tally.summary(await _by_rule(session, job_id)),
             lease_expires_at=None,
         )
         await leases.forget_files(session, job_id)
@@ -334,7 +334,7 @@ class _Tally:
             for f in self.read.files
         ]
 
-    def summary(self) -> dict[str, object]:
+    def summary(self, by_rule: list[dict[str, Any]]) -> dict[str, object]:
         # Every count even for a return of no files: a job must always read as its schema says.
         rows = Counter[str](
             dict.fromkeys(("rows", "loaded", "rejected", "held_back", "ignored"), 0)
@@ -355,7 +355,12 @@ class _Tally:
                 }
                 for record in ("episodes", "reviews", "outcomes")
             },
-            "problems": {"total": self.positions, "by_code": dict(sorted(self.codes.items()))},
+            "problems": {
+                "total": self.positions,
+                "warnings": sum(g["problems"] for g in by_rule if g["severity"] == "warning"),
+                "by_code": dict(sorted(self.codes.items())),
+                "by_rule": by_rule,
+            },
         }
 
 
@@ -368,6 +373,46 @@ async def _report(session: AsyncSession, job_id: uuid.UUID, progress: Progress |
         job = await session.get(ImportJob, job_id, populate_existing=True)
         assert job is not None
         progress(job)
+
+
+async def _by_rule(session: AsyncSession, job_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The job's problems grouped by DfE rule, code and severity, the most frequent first, each
+    with the number of children and the first problem's message."""
+    key = (ImportProblem.dfe_rule, ImportProblem.code, ImportProblem.severity)
+    groups = (
+        await session.execute(
+            select(
+                *key,
+                func.count(),
+                func.count(func.distinct(ImportProblem.child)),
+                func.min(ImportProblem.position),
+            )
+            .where(ImportProblem.job_id == job_id)
+            .group_by(*key)
+        )
+    ).all()
+    firsts = [group[5] for group in groups]
+    messages = dict(
+        (
+            await session.execute(
+                select(ImportProblem.position, ImportProblem.message).where(
+                    ImportProblem.job_id == job_id, ImportProblem.position.in_(firsts)
+                )
+            )
+        ).all()
+    )
+    rows = [
+        {
+            "dfe_rule": rule,
+            "code": code,
+            "severity": severity,
+            "problems": problems,
+            "children": children,
+            "example": messages[first],
+        }
+        for rule, code, severity, problems, children, first in groups
+    ]
+    return sorted(rows, key=lambda g: (-g["problems"], g["dfe_rule"] or "", g["code"]))
 
 
 async def _add_issues(
@@ -383,6 +428,8 @@ async def _add_issues(
             "field": issue.field,
             "code": issue.code,
             "message": issue.message,
+            "dfe_rule": issue.dfe_rule,
+            "severity": issue.severity,
         }
         for n, issue in enumerate(issues)
     ]

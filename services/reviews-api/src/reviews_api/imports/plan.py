@@ -14,8 +14,11 @@ from reviews_api.imports.files import FileKind
 
 @dataclass(frozen=True, slots=True)
 class ImportIssue:
-    """One problem: `{file, line, child, field, code, message}`. `line` is the line number in
-    the file as a text editor shows it (the column names are line 1)."""
+    """One problem: `{file, line, child, field, code, dfe_rule, message}`. `line` is the line
+    number in the file as a text editor shows it (the column names are line 1). `dfe_rule` is
+    the DfE validation rule the problem breaks (None for this service's own checks). An error
+    holds its child back; a warning (a rule on data this service does not use) is reported and
+    the child loads."""
 
     file: str | None
     line: int | None
@@ -23,6 +26,12 @@ class ImportIssue:
     field: str | None
     code: str
     message: str
+    dfe_rule: str | None = None
+    warning: bool = False
+
+    @property
+    def severity(self) -> str:
+        return "warning" if self.warning else "error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +85,7 @@ class OutcomePlan:
 class ChildPlan:
     external_id: str
     date_of_birth: date
-    sex: str  # male | female
+    sex: str  # male | female | unknown
     file: str
     line: int
     episodes: list[EpisodePlan] = field(default_factory=list)
@@ -122,6 +131,7 @@ class ReadReturn:
     issues: list[ImportIssue]
     rejected_children: set[str]
     year_ending: date
+    year_inferred: bool = False  # no collection year was named: it was read from the dates
 
     @property
     def rows(self) -> int:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from iro_kit.text import refused_character
-from reviews_api.imports.dates import format_date, parse_date
+from reviews_api.imports.collection import CollectionYear, collection_year, year_containing
+from reviews_api.imports.dates import DATE_SHAPE, format_date, parse_date
 from reviews_api.imports.files import LOADED_KINDS, CsvFile, FileKind, Row
 from reviews_api.imports.plan import FileReport, ImportIssue
 
-SEX_CODES = {"1": "male", "2": "female"}
 MAX_CHILD_ID = 100  # child.external_id
 
 
@@ -27,8 +27,33 @@ class HeaderRow:
 
 
 class RowChecker:
+    # A date after the end of the collection year: the DfE rule for each column that has one
+    # (reviews have none; this service refuses them, as the DfE's collection would).
+    AFTER_YEAR_RULES = {
+        (FileKind.header, "DOB"): "301",
+        (FileKind.episodes, "DECOM"): "354",
+        (FileKind.episodes, "DEC"): "385",
+        (FileKind.reviews, "REVIEW"): None,
+    }
+    # A date that is not a date (DfE: "not a valid date"); blank too where the DfE says "or blank".
+    INVALID_DATE_RULES = {
+        (FileKind.header, "DOB"): "102",
+        (FileKind.episodes, "DECOM"): "141",
+        (FileKind.episodes, "DEC"): "147",
+        (FileKind.reviews, "REVIEW"): "166",
+    }
+    BLANK_DATE_RULES = {(FileKind.header, "DOB"): "102", (FileKind.reviews, "REVIEW"): "166"}
+    # A row of a child the Header does not hold; a DOB that disagrees with the Header's.
+    NOT_IN_HEADER_RULES = {
+        FileKind.episodes: "INT03",
+        FileKind.reviews: "INT08",
+        FileKind.oc2: "INT05",
+    }
+    DOB_MISMATCH_RULES = {FileKind.reviews: "INT17", FileKind.oc2: "INT14"}
+
     def __init__(self, today: date) -> None:
         self.today = today
+        self.year: CollectionYear = collection_year(year_containing(today))
         self.issues: list[ImportIssue] = []
         self.rejected: set[str] = set()
         self.reports: dict[str, FileReport] = {}
@@ -36,9 +61,22 @@ class RowChecker:
     # -- problems --------------------------------------------------------------------------
 
     def _issue(
-        self, file: CsvFile, line: int, child: str | None, column: str | None, code: str, msg: str
+        self,
+        file: CsvFile,
+        line: int,
+        child: str | None,
+        column: str | None,
+        code: str,
+        msg: str,
+        *,
+        rule: str | None = None,
+        warning: bool = False,
     ) -> None:
-        self.issues.append(ImportIssue(file.name, line, child or None, column, code, msg))
+        """A problem in a row: an error holds the child back; a warning only reports."""
+        issue = ImportIssue(file.name, line, child or None, column, code, msg, rule, warning)
+        self.issues.append(issue)
+        if warning:
+            return
         self.reports[file.name].problem_lines.add(line)
         if child:
             self.rejected.add(child)
@@ -129,21 +167,32 @@ class RowChecker:
         value = row.get(column, "")
         if not value:
             if need:
-                self._issue(file, line, child, column, "required", f"{column} is required.")
+                rule = self.BLANK_DATE_RULES.get((file.kind, column))
+                message = f"{column} is required."
+                self._issue(file, line, child, column, "required", message, rule=rule)
             return None
         parsed = parse_date(value)
         if parsed is None:
+            rule = self.INVALID_DATE_RULES.get((file.kind, column))
+            message = _not_a_date(column, value)
+            self._issue(file, line, child, column, "invalid_date", message, rule=rule)
+        elif parsed > self.today:
+            # A future date after the collection year also breaks that year-end rule.
+            after_year = parsed > self.year.end
+            rule = self.AFTER_YEAR_RULES.get((file.kind, column)) if after_year else None
+            message = f"{column} {value} is in the future."
+            self._issue(file, line, child, column, "date_in_future", message, rule=rule)
+            return None
+        elif parsed > self.year.end and (file.kind, column) in self.AFTER_YEAR_RULES:
             self._issue(
                 file,
                 line,
                 child,
                 column,
-                "invalid_date",
-                f"{column} {value!r} is not a date written dd/mm/yyyy.",
-            )
-        elif parsed > self.today:
-            self._issue(
-                file, line, child, column, "date_in_future", f"{column} {value} is in the future."
+                "after_collection_year",
+                f"{column} {value} is after the end of the {self.year.label} collection year "
+                f"({format_date(self.year.end)}).",
+                rule=self.AFTER_YEAR_RULES[file.kind, column],
             )
             return None
         return parsed
@@ -156,10 +205,15 @@ class RowChecker:
         row: Row,
         column: str,
         codes: frozenset[str],
+        *,
+        required: tuple[str | None, str] | None = None,  # (DfE rule, why) when sometimes needed
+        rule: str | None = None,  # the DfE rule a value not in `codes` breaks
     ) -> str | None:
         value = row.get(column, "").upper()
         if not value:
-            self._issue(file, line, child, column, "required", f"{column} is required.")
+            rule, why = required or (None, "")
+            message = f"{column} is required{why}."
+            self._issue(file, line, child, column, "required", message, rule=rule)
             return None
         if value not in codes:
             self._issue(
@@ -169,6 +223,7 @@ class RowChecker:
                 column,
                 "invalid_code",
                 f"{column} {value!r} is not one of {', '.join(sorted(codes))}.",
+                rule=rule,
             )
             return None
         return value
@@ -195,6 +250,7 @@ class RowChecker:
                     "CHILD",
                     "child_not_in_header",
                     f"Child {child} is not in the Header file.",
+                    rule=self.NOT_IN_HEADER_RULES.get(file.kind),
                 )
             return None
         if dob_column is not None and known.date_of_birth is not None:
@@ -208,6 +264,7 @@ class RowChecker:
                     "dob_mismatch",
                     f"DOB {format_date(dob)} disagrees with the Header's "
                     f"{format_date(known.date_of_birth)} ({known.file} line {known.line}).",
+                    rule=self.DOB_MISMATCH_RULES.get(file.kind),
                 )
         return known
 
@@ -230,11 +287,38 @@ class RowChecker:
                     "CHILD",
                     "duplicate_child",
                     f"Child {child} is already in the Header file at line {first.line}.",
+                    rule="INT32",
                 )
                 continue
-            sex = row.get("SEX", "")
-            if sex not in SEX_CODES:
-                self._issue(file, line, child, "SEX", "invalid_code", f"SEX {sex!r} is not 1 or 2.")
+            sex = self._sex(file, line, child, row.get("SEX", "").upper())
             dob = self._date(file, line, child, row, "DOB", need=True)
-            header[child] = HeaderRow(dob, SEX_CODES.get(sex), file.name, line)
+            header[child] = HeaderRow(dob, sex, file.name, line)
         return header
+
+    def _sex(self, file: CsvFile, line: int, child: str, sex: str) -> str | None:
+        """SEX in the codes of the return's collection year (DfE rule 101)."""
+        codes = self.year.sex_codes
+        if sex in codes:
+            if codes[sex] == "unknown":  # DfE rule 232: a query, not an error
+                message = f"SEX is recorded as unknown ({sex})."
+                self._issue(
+                    file, line, child, "SEX", "sex_unknown", message, rule="232", warning=True
+                )
+            return codes[sex]
+        message = (
+            f"SEX {sex!r} is not a {self.year.label} code: the {self.year.label} return "
+            f"records SEX as {self.year.sex_code_list()}."
+            if sex
+            else f"SEX is required: the {self.year.label} return records it as "
+            f"{self.year.sex_code_list()}."
+        )
+        self._issue(file, line, child, "SEX", "invalid_code", message, rule="101")
+        return None
+
+
+def _not_a_date(column: str, value: str) -> str:
+    """Why `value` is not a date: not written dd/mm/yyyy, or written so but not a real day."""
+    written = DATE_SHAPE.fullmatch(value)
+    if written:
+        return f"{column} {value!r} is written as a date but no such day exists."
+    return f"{column} {value!r} is not a date written dd/mm/yyyy."

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,9 +60,25 @@ class RecordCounts(BaseModel):
     updated: int = 0
 
 
+Severity = Literal["error", "warning"]
+
+
+class RuleCount(BaseModel):
+    dfe_rule: str | None = Field(description="The DfE rule (null: this service's own check).")
+    code: str
+    severity: Severity = Field(description="`error` (children held back) or `warning` (loaded).")
+    problems: int
+    children: int = Field(description="Distinct children with this problem.")
+    example: str = Field(description="The first problem's message.")
+
+
 class ProblemCounts(BaseModel):
     total: int = 0
+    warnings: int = Field(default=0, description="Problems that did not hold a child back.")
     by_code: dict[str, int] = Field(default_factory=dict)
+    by_rule: list[RuleCount] = Field(
+        default_factory=list, description="The problems grouped by DfE rule and code, most first."
+    )
 
 
 class ImportSummary(BaseModel):
@@ -92,6 +109,8 @@ class ImportJobRead(BaseModel):
                 "started_at": "2018-05-02T09:14:03Z",
                 "finished_at": None,
                 "year_ending": "2018-03-31",
+                "collection_year": "2017/18",
+                "collection_year_inferred": True,
                 "progress": {
                     "rows_read": 20332,
                     "children_total": 2675,
@@ -118,7 +137,15 @@ class ImportJobRead(BaseModel):
     created_at: UtcTimestamp
     started_at: UtcTimestamp | None
     finished_at: UtcTimestamp | None
-    year_ending: date | None = Field(description="31 March of the collection year (for OC2).")
+    year_ending: date | None = Field(description="31 March of the collection year.")
+    collection_year: str | None = Field(
+        default=None, description="The collection year whose codes and DfE rules were applied."
+    )
+    collection_year_inferred: bool | None = Field(
+        default=None,
+        description="True when no collection year was named and it was read from the dates "
+        "(the 31 March on or after the latest DECOM).",
+    )
     progress: ImportProgress
     files: list[ImportFileRead]
     summary: ImportSummary | None = Field(description="When finished.")
@@ -135,6 +162,8 @@ class ImportProblemRead(BaseModel):
                 "line": 313,
                 "child": "708102",
                 "field": "DECOM",
+                "severity": "error",
+                "dfe_rule": "501",
                 "code": "overlapping_episodes",
                 "message": "DECOM 11/01/2018 overlaps the episode that started on 11/03/2017 "
                 "(line 312), which ends on 10/03/2018.",
@@ -145,5 +174,7 @@ class ImportProblemRead(BaseModel):
     line: int | None = Field(description="Line in the file, as an editor counts (header = 1).")
     child: str | None = Field(description="SSDA903 CHILD.")
     field: str | None = Field(description="The column, e.g. `DECOM`.")
+    severity: Severity = Field(description="`error` (the child was held back) or `warning`.")
+    dfe_rule: str | None = Field(description="The DfE validation rule, e.g. `148`.")
     code: str = Field(description="A stable code, e.g. `dec_before_decom`.")
     message: str

@@ -12,12 +12,15 @@ from datetime import date
 from iro_kit.errors import ProblemError
 from iro_kit.schedule import EpisodeFacts, PeriodOfCare, periods_of_care
 from reviews_api.codes import LegalStatus, ParticipationCode, ReasonNewEpisode
-from reviews_api.imports.dates import format_date, year_ending_for
+from reviews_api.imports import dfe
+from reviews_api.imports.collection import collection_year, year_containing
+from reviews_api.imports.dates import format_date, parse_date
 from reviews_api.imports.files import CsvFile, FileKind, Row, Upload, read_csv, unpack
 from reviews_api.imports.plan import (
     OUTCOME_FLAGS,
     ChildPlan,
     EpisodePlan,
+    ImportIssue,
     OutcomePlan,
     ReadReturn,
     ReviewPlan,
@@ -40,8 +43,9 @@ MAX_PLACE = 3
 def read_return(uploads: list[Upload], today: date, year_ending: date | None = None) -> ReadReturn:
     """Read the uploaded files (CSVs, or zips of them) as one return.
 
-    `year_ending` is 31 March of the collection year, for OC2; by default the 31 March on or
-    after the latest DECOM in the Episodes file.
+    `year_ending` is 31 March of the collection year: the year's codes and DfE rules apply, and
+    OC2 rows are dated by it. By default it is the 31 March on or after the latest DECOM in the
+    Episodes file (and the return says it was inferred).
     """
     files = [read_csv(upload) for upload in _distinct_names(unpack(uploads))]
     return _Checker(today).read(files, year_ending)
@@ -58,15 +62,30 @@ def _distinct_names(uploads: list[Upload]) -> list[Upload]:
 
 
 class _Checker(RowChecker):
+    def __init__(self, today: date) -> None:
+        super().__init__(today)
+        self.review_rows: dict[str, list[ReviewPlan]] = {}  # every readable review, by child
+
     def read(self, files: list[CsvFile], year_ending: date | None) -> ReadReturn:
         chosen = self._choose(files)
+        inferred = year_ending is None
+        if year_ending is None:
+            year_ending = self._infer_year_end(chosen.get(FileKind.episodes))
+        self.year = collection_year(year_containing(year_ending))
+        if self.year.end != year_ending:  # before 2015/16 or after 2026/27: the nearest year
+            message = (
+                f"The return's dates end in the collection year to {format_date(year_ending)}, "
+                f"which this service does not describe; it is read as {self.year.label}, the "
+                "nearest year it does."
+            )
+            code = "collection_year_not_described"
+            self.issues.append(ImportIssue(None, None, None, None, code, message, warning=True))
+            year_ending = self.year.end
         header = self._header(chosen.get(FileKind.header))
         has_header = FileKind.header in chosen
         episodes, broken = self._episodes(chosen.get(FileKind.episodes), header, has_header)
         reviews = self._reviews(chosen.get(FileKind.reviews), header, has_header, episodes, broken)
-        if year_ending is None:
-            starts = [e.start_on for plans in episodes.values() for e in plans]
-            year_ending = year_ending_for(max(starts) if starts else self.today)
+        self._whole_children(chosen, header, episodes, broken)
         outcomes = self._outcomes(chosen.get(FileKind.oc2), header, has_header)
         children = []
         for child, row in header.items():
@@ -79,8 +98,23 @@ class _Checker(RowChecker):
             children.append(plan)
         self.issues.sort(key=lambda i: (i.file or "", i.line or 0))
         return ReadReturn(
-            list(self.reports.values()), children, self.issues, self.rejected, year_ending
+            list(self.reports.values()),
+            children,
+            self.issues,
+            self.rejected,
+            year_ending,
+            inferred,
         )
+
+    def _infer_year_end(self, file: CsvFile | None) -> date:
+        """31 March on or after the latest readable DECOM (or today) that is not in the future."""
+        latest = None
+        if file is not None:
+            for _, row in file.iter_rows():
+                start = parse_date(row.get("DECOM", ""))
+                if start is not None and start <= self.today and (latest is None or start > latest):
+                    latest = start
+        return date(year_containing(latest or self.today), 3, 31)
 
     # -- Episodes --------------------------------------------------------------------------
 
@@ -111,6 +145,7 @@ class _Checker(RowChecker):
                     "before_birth",
                     f"DECOM {format_date(episode.start_on)} is before the child's date of birth "
                     f"{format_date(born)}.",
+                    rule="302",
                 )
             episodes.setdefault(child, []).append(episode)
         for child, plans in episodes.items():
@@ -122,10 +157,18 @@ class _Checker(RowChecker):
         before = len(self.issues)
         start = self._date(file, line, child, row, "DECOM", need=True)
         end = self._date(file, line, child, row, "DEC", need=False)
-        rne = self._code(file, line, child, row, "RNE", RNE_CODES)
-        legal_status = self._code(file, line, child, row, "LS", LS_CODES)
-        # REC is read with DEC (DfE rule 148): an open episode has no reason it ended.
-        rec = self._code(file, line, child, row, "REC", REC_CODES) if row.get("DEC") else None
+        rne = self._code(file, line, child, row, "RNE", RNE_CODES, rule="143")
+        legal_status = self._code(file, line, child, row, "LS", LS_CODES, rule="144")
+        # DEC and REC are both present or both absent (DfE rule 148).
+        if row.get("DEC"):
+            needed = ("148", " when DEC is given")
+            rec = self._code(file, line, child, row, "REC", REC_CODES, required=needed, rule="149")
+        else:
+            rec = None
+            if row.get("REC"):
+                message = f"REC {row.get('REC')!r} is given but DEC is blank: an episode that has "
+                message += "not ended has no reason it ended."
+                self._issue(file, line, child, "REC", "rec_without_dec", message, rule="148")
         place = row.get("PLACE", "").upper() or None
         if place is not None and len(place) > MAX_PLACE:
             self._issue(
@@ -139,6 +182,7 @@ class _Checker(RowChecker):
                 "DEC",
                 "dec_before_decom",
                 f"DEC {format_date(end)} is before DECOM {format_date(start)}.",
+                rule="356",
             )
         if len(self.issues) > before or start is None or rne is None or legal_status is None:
             return None
@@ -172,10 +216,48 @@ class _Checker(RowChecker):
                     "overlapping_episodes",
                     f"DECOM {format_date(episode.start_on)} overlaps the episode that started on "
                     f"{format_date(latest.start_on)} (line {latest.line}), which {ends}.",
+                    rule=None if latest.end_on is None else "501",  # open: the DfE's rule 142
                 )
             if _ends_later(episode, latest):
                 latest = episode
             previous = episode
+
+    # -- DfE rules on whole children -------------------------------------------------------
+
+    def _whole_children(
+        self,
+        chosen: dict[FileKind, CsvFile],
+        header: dict[str, HeaderRow],
+        episodes: dict[str, list[EpisodePlan]],
+        broken: set[str],
+    ) -> None:
+        """The DfE rules that need a child's other rows (`dfe.py`), for each child whose rows
+        could all be read (a child with an unreadable episode is already held back)."""
+        rules = dfe.rules()
+        for child in sorted(header.keys() | episodes.keys() | self.review_rows.keys()):
+            if child in broken:
+                continue
+            known = header.get(child)
+            rows = dfe.ChildRows(
+                child,
+                known.date_of_birth if known else None,
+                known.sex if known else None,
+                known.line if known else None,
+                episodes.get(child, []),
+                self.review_rows.get(child, []),
+            )
+            for rule in rules:
+                for found in rule(rows, self.year):
+                    self._issue(
+                        chosen[found.kind],
+                        found.line,
+                        child,
+                        found.field,
+                        found.code,
+                        found.message,
+                        rule=found.rule,
+                        warning=found.warning,
+                    )
 
     # -- Reviews ---------------------------------------------------------------------------
 
@@ -227,7 +309,11 @@ class _Checker(RowChecker):
             return None
         known = self._known_child(file, line, child, row, header, has_header, dob_column="DOB")
         held_on = self._date(file, line, child, row, "REVIEW", need=True)
-        code = self._code(file, line, child, row, "REVIEW_CODE", REVIEW_CODES)
+        # REVIEW_CODE is needed, and must be a code, for a review that is dated (DfE rule 167).
+        needed = ("167", "") if row.get("REVIEW") else None
+        code = self._code(
+            file, line, child, row, "REVIEW_CODE", REVIEW_CODES, required=needed, rule="167"
+        )
         if held_on is None or code is None:
             return None
         if (child, held_on) in held:
@@ -238,10 +324,12 @@ class _Checker(RowChecker):
             self._issue(file, line, child, "REVIEW", "duplicate_review", message)
             return None
         held[child, held_on] = line
+        plan = ReviewPlan(held_on, code, file.name, line)
+        self.review_rows.setdefault(child, []).append(plan)  # for the DfE's whole-child rules
         born = known.date_of_birth if known else None
         if born is not None and not self._review_fits(file, line, child, held_on, code, born):
             return None
-        return child, ReviewPlan(held_on, code, file.name, line)
+        return child, plan
 
     def _review_fits(
         self, file: CsvFile, line: int, child: str, held_on: date, code: str, born: date
@@ -260,7 +348,16 @@ class _Checker(RowChecker):
             check_participation(code, born, held_on)
         except ProblemError as exc:
             message = exc.errors[0].message if exc.errors else exc.detail
-            self._issue(file, line, child, "REVIEW_CODE", "participation_code_age", f"{message}.")
+            rule = "440" if code == "PN0" else "441"  # PN0 at 4 or over; PN1-PN7 under 4
+            self._issue(
+                file,
+                line,
+                child,
+                "REVIEW_CODE",
+                "participation_code_age",
+                f"{message}.",
+                rule=rule,
+            )
             return False
         return True
 
@@ -285,6 +382,7 @@ class _Checker(RowChecker):
                     "CHILD",
                     "duplicate_child",
                     f"Child {child} is already in the OC2 file at line {outcomes[child].line}.",
+                    rule="INT33",
                 )
                 continue
             outcome = self._outcome(file, line, child, row)
