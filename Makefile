@@ -39,15 +39,12 @@ format: sync
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
 
-# Benchmarks record their results under bench/results/. The worklist bench needs PostgreSQL:
-# IRO_BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:54329/postgres make bench
+# Every benchmark with its baselines (bench/suite.py, bench/README.md): reduced sizes by default
+# (under 10 minutes on 2 cores), BENCH_SIZE=full for the targets' sizes. It starts its own
+# PostgreSQL 15 unless IRO_BENCH_POSTGRES_URL is set; results go to bench/results/.
+BENCH_SIZE ?= reduced
 bench: sync
-	$(UV) run --frozen python bench/schedule_bench.py
-	$(UV) run --frozen python bench/import_903_bench.py
-	@if [ -n "$$IRO_BENCH_POSTGRES_URL" ]; then $(UV) run --frozen python bench/worklist_bench.py \
-		&& $(UV) run --frozen python bench/relay_bench.py \
-		&& $(UV) run --frozen python bench/scorecard_bench.py; \
-	else echo "bench: PostgreSQL benches skipped (set IRO_BENCH_POSTGRES_URL)"; fi
+	$(UV) run --frozen python bench/suite.py --size $(BENCH_SIZE)
 
 # schemathesis over the three services (.ci/fuzz: pinned, in its own venv, not in uv.lock); the
 # longer run, its figures recorded. CI runs `.ci/fuzz` with its short default.

@@ -20,20 +20,16 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import httpx
 from sqlalchemy import text
 
 from iro_kit.db import Database
-from iro_kit.migrations import upgrade_to_head
-from iro_kit.testing import create_postgres_database, drop_postgres_database
-from reviews_api.app import SPEC as REVIEWS
+from iro_local.topology import Route, create_databases, drop_databases, upgrade_databases
+from iro_local.topology import Topology as Processes
 from reviews_api.app import create_app as create_reviews
 from reviews_api.models import Iro
 from reviews_api.settings import Settings as ReviewsSettings
@@ -41,70 +37,40 @@ from reviews_api.settings import Settings as ReviewsSettings
 RESULTS = Path(__file__).parent / "results" / "relay.json"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Topology:
-    def __init__(self, admin_url: str) -> None:
-        from drp_api.app import SPEC as DRP
+    """reviews-api's and drp-api's databases, made and migrated; drp-api's inbox takes
+    iro.changed. The processes are iro_local.topology's, with the bench's environment."""
 
+    def __init__(self, admin_url: str) -> None:
         self.admin_url = admin_url
-        self.reviews_url = create_postgres_database(admin_url)
-        self.drp_url = create_postgres_database(admin_url)
-        upgrade_to_head(REVIEWS.script_location, self.reviews_url)
-        upgrade_to_head(DRP.script_location, self.drp_url)
-        self.port = _free_port()
-        routes = [
-            {
-                "subscriber": "drp-api",
-                "url": f"http://127.0.0.1:{self.port}/drp/events",
-                "types": ["iro.changed"],
-            }
-        ]
-        self.env = {
-            **os.environ,
-            "REVIEWS_ENVIRONMENT": "development",
-            "DRP_ENVIRONMENT": "development",
-            "REVIEWS_DATABASE_URL": self.reviews_url,
-            "DRP_DATABASE_URL": self.drp_url,
-            "REVIEWS_EVENT_ROUTES": json.dumps(routes),
-            "DRP_LOG_LEVEL": "WARNING",
-            "REVIEWS_LOG_LEVEL": "WARNING",
-        }
-        self.processes: list[subprocess.Popen[bytes]] = []
+        urls = create_databases(["reviews_api", "drp_api"], admin_url)
+        upgrade_databases(urls)
+        self.reviews_url, self.drp_url = urls["reviews_api"], urls["drp_api"]
+        self.processes = Processes(
+            None,  # no logs: stdout and stderr go to /dev/null
+            urls,
+            routes=[Route("reviews_api", "drp_api", ("iro.changed",))],
+            extra_env={
+                "REVIEWS_ENVIRONMENT": "development",
+                "DRP_ENVIRONMENT": "development",
+                "DRP_LOG_LEVEL": "WARNING",
+                "REVIEWS_LOG_LEVEL": "WARNING",
+            },
+        )
+        self.env = self.processes.env()
 
     def start(self, *args: str) -> None:
-        self.processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", *args],
-                env=self.env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
+        self.processes.spawn(*args)
 
     def start_consumer(self) -> None:
-        self.start("drp_api", "serve", "--port", str(self.port))
-        for _ in range(300):
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/drp/health/ready").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise SystemExit("drp-api did not start")
+        try:
+            self.processes.serve("drp_api", wait="ready", timeout=30)
+        except TimeoutError:
+            raise SystemExit("drp-api did not start") from None
 
     def close(self) -> None:
-        for process in self.processes:
-            process.terminate()
-            process.wait(timeout=20)
-        drop_postgres_database(self.admin_url, self.reviews_url)
-        drop_postgres_database(self.admin_url, self.drp_url)
+        self.processes.stop_all(timeout=20, escalate=False)
+        drop_databases(self.admin_url, [self.reviews_url, self.drp_url])
 
 
 async def produce(topology: Topology, count: int, per_transaction: int, interval: float) -> None:

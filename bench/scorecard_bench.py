@@ -705,6 +705,7 @@ def main() -> int:
     parser.add_argument(
         "--profile", action="store_true", help="profile the full scorecard; writes no results"
     )
+    parser.add_argument("--json-out", type=Path, default=RESULTS, help="where to write results")
     args = parser.parse_args()
     if not args.postgres_url:
         parser.error("needs --postgres-url (or IRO_BENCH_POSTGRES_URL)")
@@ -781,8 +782,8 @@ def main() -> int:
         "passed": checks,
         "all_passed": all(checks.values()),
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    args.json_out.parent.mkdir(parents=True, exist_ok=True)
+    args.json_out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return 0 if result["all_passed"] else 1
 

@@ -1,32 +1,49 @@
-"""Cross-service fixtures: the three services as real processes on loopback, and nginx."""
+"""Cross-service fixtures: the three services as real processes on loopback, and nginx.
+
+The processes are started by iro_local.topology, shared with the benchmarks.
+"""
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from iro_kit.testing import (
-    create_postgres_database,
-    drop_postgres_database,
-    postgres_admin_url,
-    skip_unless_available,
+from iro_kit.testing import postgres_admin_url, skip_unless_available
+from iro_local.topology import (
+    GATEWAY_TEMPLATES,
+    SERVICES,
+    Gateway,
+    NginxMissing,
+    RunningService,
+    ServiceInfo,
+    Topology,
+    create_databases,
+    drop_databases,
+    find_nginx,
+    free_port,
+    render_template,
+    wait_until,
 )
+from iro_local.topology import start_gateway as topology_start_gateway
+
+# Re-exported for the tests: `from .conftest import SERVICES, free_port, wait_until`.
+__all__ = [
+    "GATEWAY_TEMPLATES",
+    "SERVICES",
+    "Gateway",
+    "RunningService",
+    "ServiceInfo",
+    "free_port",
+    "render_template",
+    "start_gateway",
+    "wait_until",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
-GATEWAY_TEMPLATES = ROOT / "deploy" / "gateway" / "templates"
 
 
 # Figures of the fault tests: printed in the run's summary, so a passing run shows them too.
@@ -47,62 +64,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"  (kept in {path})")
 
 
-@dataclass(frozen=True)
-class ServiceInfo:
-    module: str
-    prefix: str
-    env_prefix: str
-
-
-SERVICES = (
-    ServiceInfo("reviews_api", "/reviews", "REVIEWS_"),
-    ServiceInfo("drp_api", "/drp", "DRP_"),
-    ServiceInfo("scorecard_api", "/scorecard", "SCORECARD_"),
-)
-
-
-@dataclass
-class RunningService:
-    info: ServiceInfo
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log_text(self) -> str:
-        return self.log.read_text()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer within {timeout}s")
-
-
-def render_template(template: str, values: dict[str, str]) -> str:
-    """Fill `${NAME}` placeholders as envsubst would; nginx's `$name` variables stay."""
-
-    def fill(match: re.Match[str]) -> str:
-        return values[match.group(1)]
-
-    return re.sub(r"\$\{([A-Z_]+)\}", fill, template)
-
-
 @pytest.fixture(scope="module")
 def running_services(
     tmp_path_factory: pytest.TempPathFactory,
@@ -110,98 +71,29 @@ def running_services(
     """The three services, each migrated and started alone with `python -m <module> serve`."""
     workdir = tmp_path_factory.mktemp("services")
     admin_url = postgres_admin_url()
-    started: dict[str, RunningService] = {}
-    databases: list[str] = []
+    urls = create_databases([info.module for info in SERVICES], admin_url, workdir)
+    topology = Topology(workdir, urls)
     try:
+        topology.migrate()
         for info in SERVICES:
-            if admin_url:
-                database_url = create_postgres_database(admin_url)
-                databases.append(database_url)
-            else:
-                database_url = f"sqlite+aiosqlite:///{workdir / info.module}.db"
-            env = {**os.environ, f"{info.env_prefix}DATABASE_URL": database_url}
-            subprocess.run([sys.executable, "-m", info.module, "migrate"], env=env, check=True)
-            port = free_port()
-            log = workdir / f"{info.module}.log"
-            process = subprocess.Popen(
-                [sys.executable, "-m", info.module, "serve", "--port", str(port)],
-                env=env,
-                stdout=log.open("wb"),
-                stderr=subprocess.STDOUT,
-            )
-            started[info.module] = RunningService(info, port, process, log)
-        for service in started.values():
-            wait_until(f"{service.url}{service.info.prefix}/health/live")
-        yield started
+            topology.serve(info.module, wait=None)
+        for info in SERVICES:
+            topology.wait_healthy(info.module, "live")
+        yield topology.services
     finally:
-        for service in started.values():
-            service.process.terminate()
-        for service in started.values():
-            service.process.wait(timeout=10)
-        for url in databases:
-            drop_postgres_database(admin_url or "", url)
+        topology.stop_all(timeout=10, escalate=False)
+        drop_databases(admin_url, urls.values())
 
 
-@dataclass
-class Gateway:
-    url: str
-    directory: Path
-
-
-def _nginx() -> str:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(nginx).exists():
-        skip_unless_available("nginx", "needs nginx (apt-get install nginx-light); CI installs it")
-    return nginx
-
-
-@contextmanager
-def start_gateway(directory: Path, upstreams: dict[str, str], rate: int = 50) -> Iterator[Gateway]:
-    """nginx from deploy/gateway/templates, rendered for loopback, as its own process."""
-    nginx = _nginx()
-    port = free_port()
-    values = {
-        "GATEWAY_LISTEN": f"127.0.0.1:{port}",
-        "GATEWAY_RATE_PER_SECOND": str(rate),
-        "GATEWAY_BURST": str(rate),
-        "GATEWAY_CONF_DIR": str(directory),
-        "GATEWAY_CORS_ALLOW_ORIGINS": "",  # none, as in compose; a test may pass its own
-        **upstreams,
-    }
-    for template in GATEWAY_TEMPLATES.glob("*.template"):
-        rendered = render_template(template.read_text(), values)
-        (directory / template.name.removesuffix(".template")).write_text(rendered)
-    (directory / "nginx.conf").write_text(
-        f"""
-worker_processes 1;
-pid {directory}/nginx.pid;
-error_log {directory}/error.log warn;
-daemon off;
-events {{ worker_connections 512; }}
-http {{
-    access_log {directory}/access.log;
-    client_body_temp_path {directory}/client_body;
-    proxy_temp_path {directory}/proxy;
-    fastcgi_temp_path {directory}/fastcgi;
-    uwsgi_temp_path {directory}/uwsgi;
-    scgi_temp_path {directory}/scgi;
-    include {directory}/default.conf;
-}}
-"""
-    )
-    command = [nginx, "-p", str(directory), "-c", str(directory / "nginx.conf")]
-    check = subprocess.run([*command, "-t"], capture_output=True, text=True)
-    assert check.returncode == 0, check.stderr
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=(directory / "stderr.log").open("wb")
-    )
-    url = f"http://127.0.0.1:{port}"
+def start_gateway(
+    directory: Path, upstreams: dict[str, str], rate: int = 50
+) -> AbstractContextManager[Gateway]:
+    """nginx from deploy/gateway/templates (iro_local.topology); skipped when nginx is missing."""
     try:
-        wait_until(f"{url}/nowhere")
-        yield Gateway(url, directory)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+        find_nginx()
+    except NginxMissing as missing:
+        skip_unless_available("nginx", str(missing))
+    return topology_start_gateway(directory, upstreams, rate)
 
 
 @pytest.fixture(scope="module")

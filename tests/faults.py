@@ -3,7 +3,7 @@ real processes behind nginx, a mixed load through the gateway, and the figures i
 
 The cluster is the test's own (initdb into a temporary folder, a free port, run as `postgres`)
 because the tests restart it; the shared server of `IRO_TEST_POSTGRES_URL` is never touched.
-Services and the gateway are started with tests/conftest.py's helpers.
+Services and the gateway are started with iro_local.topology (through tests/conftest.py).
 
 Figures are printed and written as JSON to `$IRO_FAULT_FIGURES_DIR/<test>.json` when that is set
 (CI can keep it as an artifact), else to the test's temporary folder: a run never dirties the
@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -30,16 +29,9 @@ import httpx
 import pytest
 
 from iro_kit.testing import POSTGRES_ENV, postgres_admin_url, skip_unless_available
+from iro_local.topology import Topology
 
-from .conftest import (
-    SERVICES,
-    Gateway,
-    RunningService,
-    free_port,
-    show_figures,
-    start_gateway,
-    wait_until,
-)
+from .conftest import SERVICES, Gateway, RunningService, free_port, show_figures, start_gateway
 
 PG_BIN_CANDIDATES = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/bin")
 PG_FLAGS = (
@@ -139,40 +131,23 @@ def fault_services(
     workdir: Path, cluster: Cluster, extra_env: dict[str, str] | None = None
 ) -> Iterator[dict[str, RunningService]]:
     """The three services on the cluster, each migrated and started with `python -m ... serve`."""
-    started: dict[str, RunningService] = {}
-    environments = {
-        info.module: {
-            **os.environ,
-            f"{info.env_prefix}DATABASE_URL": cluster.create_database(info.module),
-            f"{info.env_prefix}SHUTDOWN_GRACE_SECONDS": "5",
+    topology = Topology(
+        workdir,
+        {info.module: cluster.create_database(info.module) for info in SERVICES},
+        extra_env={
+            **{f"{info.env_prefix}SHUTDOWN_GRACE_SECONDS": "5" for info in SERVICES},
             **(extra_env or {}),
-        }
-        for info in SERVICES
-    }
-    migrations = [
-        subprocess.Popen([sys.executable, "-m", module, "migrate"], env=env)
-        for module, env in environments.items()
-    ]
-    assert [m.wait(timeout=300) for m in migrations] == [0] * len(migrations)
+        },
+    )
+    topology.migrate(parallel=True, timeout=300)
     try:
         for info in SERVICES:
-            port = free_port()
-            log = workdir / f"{info.module}.log"
-            process = subprocess.Popen(
-                [sys.executable, "-m", info.module, "serve", "--port", str(port)],
-                env=environments[info.module],
-                stdout=log.open("wb"),
-                stderr=subprocess.STDOUT,
-            )
-            started[info.module] = RunningService(info, port, process, log)
-        for service in started.values():
-            wait_until(f"{service.url}{service.info.prefix}/health/ready", timeout=60)
-        yield started
+            topology.serve(info.module, wait=None)
+        for info in SERVICES:
+            topology.wait_healthy(info.module, "ready", timeout=60)
+        yield topology.services
     finally:
-        for service in started.values():
-            service.process.terminate()
-        for service in started.values():
-            service.process.wait(timeout=30)
+        topology.stop_all(timeout=30, escalate=False)
 
 
 @contextmanager

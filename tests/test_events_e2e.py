@@ -11,12 +11,9 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -24,92 +21,42 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from iro_kit.migrations import upgrade_to_head
-from iro_kit.testing import create_postgres_database, drop_postgres_database
-from reviews_api.app import SPEC as REVIEWS
+from iro_local.topology import (
+    RELAY_TUNING,
+    Route,
+    Topology,
+    create_databases,
+    drop_databases,
+    upgrade_databases,
+)
 from reviews_api.app import create_app as create_reviews
 from reviews_api.models import Iro
 from reviews_api.settings import Settings as ReviewsSettings
 
-from .conftest import free_port, wait_until
-
 UNDELIVERED = "SELECT count(*) FROM outbox WHERE delivered_at IS NULL"
 DEAD = "SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL"
-
-
-@dataclass
-class Topology:
-    admin_url: str
-    reviews_url: str
-    drp_url: str
-    workdir: Path
-    drp_port: int = field(default_factory=free_port)
-    drp: subprocess.Popen[bytes] | None = None
-    relays: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    @property
-    def inbox(self) -> str:
-        return f"http://127.0.0.1:{self.drp_port}/drp/events"
-
-    def env(self) -> dict[str, str]:
-        routes = [{"subscriber": "drp-api", "url": self.inbox, "types": ["iro.changed"]}]
-        return {
-            **os.environ,
-            "REVIEWS_DATABASE_URL": self.reviews_url,
-            "REVIEWS_EVENT_ROUTES": json.dumps(routes),
-            "REVIEWS_RELAY_BACKOFF_BASE_SECONDS": "0.05",
-            "REVIEWS_RELAY_BACKOFF_CAP_SECONDS": "0.5",
-            "REVIEWS_RELAY_MAX_ATTEMPTS": "1000",
-            "DRP_DATABASE_URL": self.drp_url,
-        }
-
-    def start_drp(self) -> None:
-        log = (self.workdir / "drp.log").open("ab")
-        self.drp = subprocess.Popen(
-            [sys.executable, "-m", "drp_api", "serve", "--port", str(self.drp_port)],
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_until(f"http://127.0.0.1:{self.drp_port}/drp/health/live")
-
-    def stop_drp(self) -> None:
-        assert self.drp is not None
-        self.drp.terminate()
-        self.drp.wait(timeout=20)
-
-    def start_relay(self) -> subprocess.Popen[bytes]:
-        log = (self.workdir / "relay.log").open("ab")
-        relay = subprocess.Popen(
-            [sys.executable, "-m", "reviews_api", "relay"],
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        self.relays.append(relay)
-        return relay
-
-    def stop_all(self) -> None:
-        for process in [*self.relays, self.drp]:
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait(timeout=20)
+INBOX = "SELECT count(*) FROM inbox"
+REVIEWS_TO_DRP = [Route("reviews_api", "drp_api", ("iro.changed",))]
 
 
 @pytest.fixture
 def topology(postgres_url: str, tmp_path: Path) -> Iterator[Topology]:
+    """reviews-api's database (`postgres_url`) and drp-api's, migrated; nothing started yet."""
     admin_url = os.environ["IRO_TEST_POSTGRES_URL"]
-    drp_url = create_postgres_database(admin_url)
-    from drp_api.app import SPEC as DRP
-
-    upgrade_to_head(REVIEWS.script_location, postgres_url)
-    upgrade_to_head(DRP.script_location, drp_url)
-    made = Topology(admin_url, postgres_url, drp_url, tmp_path)
+    urls = {"reviews_api": postgres_url, **create_databases(["drp_api"], admin_url)}
     try:
-        yield made
+        upgrade_databases(urls)
+        made = Topology(tmp_path, urls, routes=REVIEWS_TO_DRP, relay_env=RELAY_TUNING)
+        try:
+            yield made
+        finally:
+            made.stop_all(timeout=20, kill=True)
     finally:
-        made.stop_all()
-        drop_postgres_database(admin_url, drp_url)
+        drop_databases(admin_url, [urls["drp_api"]])
+
+
+def _url(topology: Topology, module: str) -> str:
+    return topology.database_urls[module]
 
 
 async def _produce(topology: Topology, count: int, batch: int, pause: float = 0.0) -> None:
@@ -158,10 +105,8 @@ def _count(url: str, sql: str) -> int:
 def _wait_drained(topology: Topology, expected: int, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pending = _count(
-            topology.reviews_url, "SELECT count(*) FROM outbox WHERE delivered_at IS NULL"
-        )
-        if pending == 0 and _count(topology.drp_url, "SELECT count(*) FROM inbox") >= expected:
+        pending = _count(_url(topology, "reviews_api"), UNDELIVERED)
+        if pending == 0 and _count(_url(topology, "drp_api"), INBOX) >= expected:
             return
         time.sleep(0.5)
     raise AssertionError(f"not drained: {pending} undelivered")
@@ -176,8 +121,8 @@ def _metric(text_: str, status: str) -> float:
 def test_every_event_is_applied_exactly_once_through_kills_and_a_consumer_restart(
     topology: Topology,
 ) -> None:
-    topology.start_drp()
-    relay = topology.start_relay()
+    topology.serve("drp_api")
+    relay = topology.relay("reviews_api")
     total, kills = 5000, 0
 
     async def produce_while_killing() -> None:
@@ -189,32 +134,31 @@ def test_every_event_is_applied_exactly_once_through_kills_and_a_consumer_restar
                 relay.send_signal(signal.SIGKILL)
                 relay.wait(timeout=10)
                 kills += 1
-                relay = topology.start_relay()
-            elif kills == 3 and topology.drp is not None:
-                topology.stop_drp()  # the consumer goes away while the relay keeps trying
+                relay = topology.relay("reviews_api")
+            elif kills == 3 and "drp_api" in topology.services:
+                # the consumer goes away while the relay keeps trying
+                topology.stop(topology.services["drp_api"].process, timeout=20, escalate=False)
                 await asyncio.sleep(2)
-                topology.start_drp()
+                topology.serve("drp_api")
                 kills += 1
         await producer
 
     asyncio.run(produce_while_killing())
     assert kills >= 3, "the producer finished before the relay could be killed three times"
     _wait_drained(topology, total)
-    assert _count(topology.drp_url, "SELECT count(*) FROM inbox") == total
-    assert _count(topology.drp_url, "SELECT count(*) FROM iro_copy") == total
-    assert (
-        _count(topology.reviews_url, "SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL") == 0
-    )
+    assert _count(_url(topology, "drp_api"), INBOX) == total
+    assert _count(_url(topology, "drp_api"), "SELECT count(*) FROM iro_copy") == total
+    assert _count(_url(topology, "reviews_api"), DEAD) == 0
 
 
 def test_two_relays_on_one_outbox_deliver_nothing_twice(topology: Topology) -> None:
     total = 10_000
     asyncio.run(_produce(topology, total, batch=500))
-    topology.start_drp()
-    topology.start_relay()
-    topology.start_relay()
+    topology.serve("drp_api")
+    topology.relay("reviews_api")
+    topology.relay("reviews_api")
     _wait_drained(topology, total)
-    metrics = httpx.get(f"http://127.0.0.1:{topology.drp_port}/drp/metrics").text
+    metrics = httpx.get(f"{topology.base('drp_api')}/metrics").text
     assert _metric(metrics, "applied") == total
     assert _metric(metrics, "duplicate") == 0
-    assert _count(topology.drp_url, "SELECT count(*) FROM iro_copy") == total
+    assert _count(_url(topology, "drp_api"), "SELECT count(*) FROM iro_copy") == total

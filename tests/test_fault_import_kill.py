@@ -26,10 +26,8 @@ import csv
 import importlib.util
 import json
 import os
-import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -44,14 +42,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
-from iro_kit.testing import (
-    bearer,
-    create_postgres_database,
-    drop_postgres_database,
-    postgres_admin_url,
-)
+from iro_kit.testing import bearer, postgres_admin_url
+from iro_local.topology import RELAY_TUNING, Route, create_databases, drop_databases
+from iro_local.topology import Topology as Processes
 
-from .conftest import ROOT, free_port, show_figures, wait_until
+from .conftest import ROOT, show_figures
 
 CHILDREN = 3000  # six chunks of 500
 DEADLINE_SECONDS = 110
@@ -92,90 +87,54 @@ def _rss_mb(pid: int) -> dict[str, float]:
     return figures
 
 
-@dataclass
-class Topology:
-    workdir: Path
-    reviews_url: str
-    drp_url: str
-    reviews_port: int = field(default_factory=free_port)
-    drp_port: int = field(default_factory=free_port)
-    reviews: subprocess.Popen[bytes] | None = None
-    drp: subprocess.Popen[bytes] | None = None
+class Topology(Processes):
+    """reviews-api (short import leases) and drp-api, reviews-api's relay in its process."""
+
+    def __init__(self, workdir: Path, reviews_url: str, drp_url: str) -> None:
+        super().__init__(
+            workdir,
+            {"reviews_api": reviews_url, "drp_api": drp_url},
+            routes=[Route("reviews_api", "drp_api", ("child.changed", "iro.changed"))],
+            relay_env=RELAY_TUNING,
+            extra_env={
+                "REVIEWS_IMPORT_LEASE_SECONDS": "3",
+                "REVIEWS_IMPORT_HEARTBEAT_SECONDS": "0.5",
+            },
+        )
+        self.reviews_url, self.drp_url = reviews_url, drp_url
 
     @property
     def api(self) -> str:
-        return f"http://127.0.0.1:{self.reviews_port}"
+        return self.url("reviews_api")
 
-    def env(self) -> dict[str, str]:
-        inbox = f"http://127.0.0.1:{self.drp_port}/drp/events"
-        routes = [
-            {"subscriber": "drp-api", "url": inbox, "types": ["child.changed", "iro.changed"]}
-        ]
-        return {
-            **os.environ,
-            "REVIEWS_DATABASE_URL": self.reviews_url,
-            "REVIEWS_EVENT_ROUTES": json.dumps(routes),
-            "REVIEWS_RELAY_BACKOFF_BASE_SECONDS": "0.05",
-            "REVIEWS_RELAY_BACKOFF_CAP_SECONDS": "0.5",
-            "REVIEWS_RELAY_MAX_ATTEMPTS": "1000",
-            "REVIEWS_IMPORT_LEASE_SECONDS": "3",
-            "REVIEWS_IMPORT_HEARTBEAT_SECONDS": "0.5",
-            "DRP_DATABASE_URL": self.drp_url,
-        }
-
-    def migrate(self) -> None:
-        for module in ("reviews_api", "drp_api"):
-            subprocess.run([sys.executable, "-m", module, "migrate"], env=self.env(), check=True)
-
-    def _serve(self, module: str, port: int) -> subprocess.Popen[bytes]:
-        log = (self.workdir / f"{module}.log").open("ab")
-        return subprocess.Popen(
-            [sys.executable, "-m", module, "serve", "--port", str(port)],
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    @property
+    def reviews(self) -> subprocess.Popen[bytes] | None:
+        running = self.services.get("reviews_api")
+        return running.process if running else None
 
     def start_drp(self) -> None:
-        self.drp = self._serve("drp_api", self.drp_port)
-        wait_until(f"http://127.0.0.1:{self.drp_port}/drp/health/live")
+        self.serve("drp_api")
 
     def start_reviews(self) -> float:
         started = time.monotonic()
-        self.reviews = self._serve("reviews_api", self.reviews_port)
-        wait_until(f"{self.api}/reviews/health/live")
+        self.serve("reviews_api")
         return time.monotonic() - started
 
     def kill_reviews(self) -> None:
         assert self.reviews is not None
-        self.reviews.send_signal(signal.SIGKILL)
-        self.reviews.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        for process in (self.reviews, self.drp):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        self.kill(self.reviews)
 
 
 @pytest.fixture
 def topology(tmp_path: Path) -> Iterator[Topology]:
     admin_url = postgres_admin_url()
-    if admin_url:
-        urls = [create_postgres_database(admin_url), create_postgres_database(admin_url)]
-    else:
-        urls = [f"sqlite+aiosqlite:///{tmp_path / name}.db" for name in ("reviews", "drp")]
-    made = Topology(tmp_path, *urls)
+    urls = create_databases(["reviews_api", "drp_api"], admin_url, tmp_path)
+    made = Topology(tmp_path, urls["reviews_api"], urls["drp_api"])
     try:
         yield made
     finally:
-        made.stop_all()
-        if admin_url:
-            for url in urls:
-                drop_postgres_database(admin_url, url)
+        made.stop_all(timeout=20)
+        drop_databases(admin_url, urls.values())
 
 
 async def _integrity(url: str, expected: dict[str, tuple[int, int]]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""`make run` from a fresh clone serves the three services (README's first command).
+"""`make run` from a fresh clone serves the three services (README's first command), with the
+demo authority in them within a minute.
 
 It clones what is committed, so it checks what a newcomer gets; uv's cache keeps it quick.
 """
@@ -9,12 +10,14 @@ import os
 import shutil
 import signal
 import subprocess
+import time
+from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 
-from iro_kit.testing import skip_unless_available
+from iro_kit.testing import bearer, skip_unless_available
 
 from .conftest import SERVICES, free_port, wait_until
 
@@ -39,6 +42,50 @@ def _bare_path() -> str:
     return os.pathsep.join(
         p for p in os.environ.get("PATH", "").split(os.pathsep) if not p.startswith(str(ROOT))
     )
+
+
+def _demo_within_a_minute(base: str, log: Path) -> None:
+    """The demo authority (iro_local.demo) fills today's worklists and scorecard within a
+    minute of the server answering; its IROs are the generator's, every one."""
+    from iro_local import demo
+    from iro_synthetic.model import generate
+
+    served = time.monotonic()
+    today = date.today().isoformat()
+    authority = generate(demo.SEED, demo.CHILDREN, demo.YEARS, date.today())
+    with httpx.Client(base_url=base, timeout=30) as client:
+        while True:
+            due = client.get(
+                "/reviews/v1/worklists/reviews-due",
+                params={"as_at": today, "count": "true"},
+                headers=bearer("iro_manager"),
+            )
+            card = client.get(
+                "/scorecard/v1/scorecard", params={"as_at": today}, headers=bearer("performance")
+            )
+            assert due.status_code == 200 and card.status_code == 200, (due.text, card.text)
+            kpis = {k["code"]: k for k in card.json()["columns"][0]["kpis"]}
+            if due.json()["total"] >= 20 and kpis["care_plan_up_to_date"]["denominator"] >= 100:
+                break
+            assert time.monotonic() - served < 60, (
+                due.json()["total"],
+                kpis,
+                log.read_text()[-2000:],
+            )
+            time.sleep(1)
+        iros = client.get("/reviews/v1/iros", params={"limit": 200}, headers=bearer("iro_manager"))
+        assert sorted(i["email"] for i in iros.json()["items"]) == sorted(
+            i.email for i in authority.iros
+        )
+        children = client.get(
+            "/reviews/v1/children", params={"limit": 200}, headers=bearer("iro_manager")
+        ).json()["items"]
+        made = {c.external_id: c for c in authority.children}
+        for child in children:  # loaded as generated
+            assert child["date_of_birth"] == made[child["external_id"]].date_of_birth.isoformat()
+    text = log.read_text()
+    assert "demo: loading a DEMO authority" in text and "Nothing in it is real." in text
+    assert "IRO_DEMO=off make run" in text
 
 
 def test_make_run_from_a_fresh_clone_serves_health_and_docs(tmp_path: Path) -> None:
@@ -79,6 +126,7 @@ def test_make_run_from_a_fresh_clone_serves_health_and_docs(tmp_path: Path) -> N
             "reviews.db",
             "scorecard.db",
         ]
+        _demo_within_a_minute(base, log)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)

@@ -67,7 +67,7 @@ def local_run(tmp_path: Path):
     if shutil.which("make") is None:
         pytest.skip("needs make, as the README does")
     port = free_port()
-    env = {**os.environ}
+    env = {**os.environ, "IRO_DEMO": "off"}  # the walkthrough's own records only
     for info in SERVICES:
         env[f"{info.env_prefix}DATABASE_URL"] = (
             f"sqlite+aiosqlite:///{tmp_path / 'var' / info.module}.db"

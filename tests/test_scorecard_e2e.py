@@ -21,12 +21,9 @@ the previous review was actually held.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,19 +31,14 @@ from typing import Any
 import httpx
 import pytest
 
-from drp_api.app import SPEC as DRP
-from iro_kit.migrations import upgrade_to_head
-from iro_kit.testing import (
-    bearer,
-    create_postgres_database,
-    drop_postgres_database,
-    postgres_admin_url,
+from iro_kit.testing import bearer, postgres_admin_url
+from iro_local.topology import (
+    SERVICES,
+    Topology,
+    create_databases,
+    drop_databases,
+    upgrade_databases,
 )
-from iro_local.cli import REVIEWS_EVENT_TYPES
-from reviews_api.app import SPEC as REVIEWS
-from scorecard_api.app import SPEC as SCORECARD
-
-from .conftest import SERVICES, free_port, wait_until
 
 INTEGRATION = bearer("integration", subject="lcs")
 MANAGER = bearer("iro_manager", subject="manager-1")
@@ -56,117 +48,34 @@ ADMIN = bearer("admin", subject="ops-1")
 
 D1, D2 = "2016-03-31", "2017-03-31"  # windows [2015-04-01, D1] and [2016-04-01, D2]
 TIMEOUT = 30.0
-SPECS = {"reviews_api": REVIEWS, "drp_api": DRP, "scorecard_api": SCORECARD}
 RELAYS = ("reviews_api", "drp_api")
 
 
-@dataclass
-class System:
-    """The three services and two relays as processes, on loopback, sharing one environment."""
-
-    workdir: Path
-    database_urls: dict[str, str]  # by module
-    ports: dict[str, int] = field(default_factory=lambda: {s.module: free_port() for s in SERVICES})
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def base(self, module: str) -> str:
-        prefix = next(s.prefix for s in SERVICES if s.module == module)
-        return f"http://127.0.0.1:{self.ports[module]}{prefix}"
-
-    def env(self) -> dict[str, str]:
-        scorecard_inbox = f"{self.base('scorecard_api')}/events"
-        reviews_routes = [
-            {
-                "subscriber": "drp-api",
-                "url": f"{self.base('drp_api')}/events",
-                "types": ["child.changed", "iro.changed"],
-            },
-            {"subscriber": "scorecard-api", "url": scorecard_inbox, "types": REVIEWS_EVENT_TYPES},
-        ]
-        drp_routes = [
-            {"subscriber": "scorecard-api", "url": scorecard_inbox, "types": ["dispute.changed"]}
-        ]
-        env = {
-            **os.environ,
-            "REVIEWS_EVENT_ROUTES": json.dumps(reviews_routes),
-            "DRP_EVENT_ROUTES": json.dumps(drp_routes),
-            "SCORECARD_PRODUCER_URLS": json.dumps(
-                {"reviews-api": self.base("reviews_api"), "drp-api": self.base("drp_api")}
-            ),
-        }
-        for info in SERVICES:
-            env[f"{info.env_prefix}DATABASE_URL"] = self.database_urls[info.module]
-        for prefix in ("REVIEWS_", "DRP_"):
-            env.update(
-                {
-                    f"{prefix}RELAY_IN_PROCESS": "false",  # the relays are processes of their own
-                    f"{prefix}RELAY_POLL_SECONDS": "0.05",
-                    f"{prefix}RELAY_BACKOFF_BASE_SECONDS": "0.05",
-                    f"{prefix}RELAY_BACKOFF_CAP_SECONDS": "0.5",
-                    f"{prefix}RELAY_MAX_ATTEMPTS": "1000",
-                }
-            )
-        return env
-
-    def _spawn(self, module: str, *args: str) -> None:
-        log = (self.workdir / f"{module}-{args[0]}.log").open("ab")
-        self.processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", module, *args],
-                env=self.env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        )
-
-    def start(self) -> None:
-        for info in SERVICES:
-            self._spawn(info.module, "serve", "--port", str(self.ports[info.module]))
-        for info in SERVICES:
-            wait_until(f"{self.base(info.module)}/health/live", timeout=TIMEOUT)
-        # The relays import while the cohort is entered; events wait in the outboxes till then.
-        for module in RELAYS:
-            self._spawn(module, "relay")
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}"
-            for log in sorted(self.workdir.glob("*.log"))
-        )
-
-
 @pytest.fixture
-def system(postgres_url: str, tmp_path: Path) -> Iterator[System]:
-    """reviews-api on `postgres_url`; drp-api and scorecard-api on databases made here."""
+def system(postgres_url: str, tmp_path: Path) -> Iterator[Topology]:
+    """reviews-api on `postgres_url`; drp-api and scorecard-api on databases made here. The
+    three services serve; the relays start after, and import while the cohort is entered:
+    events wait in the outboxes till then."""
     admin_url = postgres_admin_url()
     assert admin_url is not None  # postgres_url has skipped (or failed) otherwise
-    made: list[str] = []
+    made: dict[str, str] = {}
     try:
-        for _ in range(2):
-            made.append(create_postgres_database(admin_url))
-        urls = {"reviews_api": postgres_url, "drp_api": made[0], "scorecard_api": made[1]}
-        for module, spec in SPECS.items():
-            upgrade_to_head(spec.script_location, urls[module])
-        running = System(tmp_path, urls)
+        made = create_databases(["drp_api", "scorecard_api"], admin_url)
+        urls = {"reviews_api": postgres_url, **made}
+        upgrade_databases(urls)
+        running = Topology.scorecard(tmp_path, urls)
         try:
-            running.start()
+            for info in SERVICES:
+                running.serve(info.module, wait=None)
+            for info in SERVICES:
+                running.wait_healthy(info.module, "live", timeout=TIMEOUT)
+            for module in RELAYS:
+                running.relay(module)
             yield running
         finally:
-            running.stop_all()
+            running.stop_all(timeout=10)
     finally:
-        for url in made:
-            drop_postgres_database(admin_url, url)
+        drop_databases(admin_url, made.values())
 
 
 def _eventually(attempt: Callable[[], Any], done: Callable[[Any], bool], what: str) -> Any:
@@ -183,7 +92,7 @@ def _eventually(attempt: Callable[[], Any], done: Callable[[Any], bool], what: s
 class Entry:
     """Enters records through reviews-api's and drp-api's routes, as the users would."""
 
-    def __init__(self, client: httpx.Client, system: System) -> None:
+    def __init__(self, client: httpx.Client, system: Topology) -> None:
         self.client = client
         self.reviews = system.base("reviews_api")
         self.drp = system.base("drp_api")
@@ -515,7 +424,7 @@ def _late_table(day: str) -> dict[str, Any]:
     }
 
 
-def _wait_delivered(client: httpx.Client, system: System) -> None:
+def _wait_delivered(client: httpx.Client, system: Topology) -> None:
     """Both outboxes drained: every event acknowledged by its subscriber's inbox."""
 
     def backlog() -> list[dict[str, Any]]:
@@ -536,7 +445,7 @@ def _wait_delivered(client: httpx.Client, system: System) -> None:
 
 
 def test_scorecard_from_real_processes_matches_hand_worked_figures_and_survives_rebuild(
-    system: System,
+    system: Topology,
 ) -> None:
     scorecard = system.base("scorecard_api")
     with httpx.Client(timeout=TIMEOUT) as client:

@@ -33,6 +33,7 @@ def local_run(tmp_path: Path) -> Iterator[str]:
             f"{prefix}_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / name}.db"
             for prefix, name in (("REVIEWS", "reviews"), ("DRP", "drp"), ("SCORECARD", "scorecard"))
         },
+        "IRO_DEMO": "off",  # the figures below are of this test's cohort alone
         "REVIEWS_RELAY_POLL_SECONDS": "0.05",
         "DRP_RELAY_POLL_SECONDS": "0.05",
     }

@@ -99,6 +99,9 @@ def serve(host: str, port: int, run_migrations: bool) -> None:
     os.environ.setdefault("SCORECARD_PRODUCER_URLS", local_producer_urls(host, port))
     if run_migrations:
         migrate()
+    from iro_local import demo
+
+    demo.start(_local_base(host, port), lambda line: print(line, flush=True))
     print(f"Serving on http://{host}:{port}  docs: /reviews/docs /drp/docs /scorecard/docs")
     uvicorn.run(
         "iro_local.combined:create_combined_app",

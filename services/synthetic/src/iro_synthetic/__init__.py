@@ -1,0 +1,1 @@
+"""A synthetic local authority's IRO service, deterministic from a seed (see `model`)."""

@@ -1,0 +1,3 @@
+from iro_synthetic.cli import main
+
+raise SystemExit(main())
