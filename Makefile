@@ -19,8 +19,9 @@ uv:
 		|| $(PYTHON) -m pip install --quiet uv 2>/dev/null \
 		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 
+# --compile-bytecode: the .pyc files are written once here, not by every first start.
 sync: uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 
 migrate: sync
 	$(UV) run --frozen iro migrate

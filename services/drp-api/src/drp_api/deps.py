@@ -19,11 +19,11 @@ Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 TrackerReader = Annotated[Principal, Depends(require_roles(*TRACKER_ROLES))]
 
 
-def _rules(request: Request) -> ProcessRules:
+async def _rules(request: Request) -> ProcessRules:
     return request.app.state.process_rules
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 

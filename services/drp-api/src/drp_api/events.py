@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from drp_api.models import EVENT_TABLES, ChildCopy, Dispute, DisputeAction, IroCopy
 from iro_kit.events import CloudEvent
+from iro_kit.events.inbox import chunks, newest, upsert_insert
 from iro_kit.events.schemas import EventState
 from iro_kit.events.tracking import CHANGED_KEY, FRESH, Aggregate, Publisher
 from iro_kit.events.wiring import EventSpec
@@ -62,43 +63,67 @@ CATALOGUE: dict[str, type[EventState]] = {"dispute.changed": DisputeState}
 
 
 # --- consuming: the read copy -------------------------------------------------------------
+#
+# Set-based: a batch's events of one type are one `INSERT ... ON CONFLICT (id) DO UPDATE ...
+# WHERE copy.version < excluded.version`, after reducing them to the newest version of each
+# id. An older or repeated version changes nothing, in the batch or against the copy, and
+# two transactions writing one id take turns on its row (PostgreSQL re-checks the WHERE).
 
 
-async def apply_child(session: AsyncSession, event: CloudEvent) -> None:
+def _child_row(event: CloudEvent) -> dict[str, Any]:
     data = event.data
     names = [data.get("given_name"), data.get("family_name")]
-    values = {
+    return {
+        "id": uuid.UUID(data["id"]),
         "external_id": data["external_id"],
         "name": " ".join(n for n in names if n) or None,
         "date_of_birth": date.fromisoformat(data["date_of_birth"]),
         "deleted": bool(data.get("deleted", False)),
         "version": int(data["version"]),
     }
-    await _upsert_newer(session, ChildCopy, uuid.UUID(data["id"]), values)
 
 
-async def apply_iro(session: AsyncSession, event: CloudEvent) -> None:
+def _iro_row(event: CloudEvent) -> dict[str, Any]:
     data = event.data
     ended = data.get("in_post_to")
-    values = {
+    return {
+        "id": uuid.UUID(data["id"]),
         "name": data["name"],
         "in_post_to": date.fromisoformat(ended) if ended else None,
         "version": int(data["version"]),
     }
-    await _upsert_newer(session, IroCopy, uuid.UUID(data["id"]), values)
 
 
-async def _upsert_newer(
-    session: AsyncSession, model: Any, key: uuid.UUID, values: dict[str, Any]
-) -> None:
-    """Keep the newest version: an older or repeated one changes nothing."""
-    copy = await session.get(model, key, with_for_update=True)
-    if copy is None:
-        session.add(model(id=key, **values))
-    elif values["version"] > copy.version:
-        for name, value in values.items():
-            setattr(copy, name, value)
-    await session.flush()
+async def _upsert_newest(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Keep the newest version of each row: an older or repeated one changes nothing."""
+    table = model.__table__
+    for chunk in chunks(rows):
+        statement = upsert_insert(session, table).values(chunk)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[table.c.id],
+                set_={name: statement.excluded[name] for name in chunk[0] if name != "id"},
+                where=table.c.version < statement.excluded.version,
+            )
+        )
+
+
+async def apply_children(session: AsyncSession, events: list[CloudEvent]) -> None:
+    latest = newest(events, lambda e: uuid.UUID(e.data["id"]))
+    await _upsert_newest(session, ChildCopy, [_child_row(e) for e in latest.values()])
+
+
+async def apply_iros(session: AsyncSession, events: list[CloudEvent]) -> None:
+    latest = newest(events, lambda e: uuid.UUID(e.data["id"]))
+    await _upsert_newest(session, IroCopy, [_iro_row(e) for e in latest.values()])
+
+
+async def apply_child(session: AsyncSession, event: CloudEvent) -> None:
+    await apply_children(session, [event])
+
+
+async def apply_iro(session: AsyncSession, event: CloudEvent) -> None:
+    await apply_iros(session, [event])
 
 
 # --- publishing: dispute.changed ----------------------------------------------------------
@@ -146,6 +171,7 @@ async def snapshot(session: AsyncSession) -> int:
 EVENTS = EventSpec(
     tables=EVENT_TABLES,
     handlers={"child.changed": apply_child, "iro.changed": apply_iro},
+    batch_handlers={"child.changed": apply_children, "iro.changed": apply_iros},
     snapshot=snapshot,
     publisher=Publisher(classify=classify, state=state),
     catalogue=CATALOGUE,

@@ -97,7 +97,13 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     publisher = spec.events.publisher if spec.events else None
     if publisher is not None:
         install_tracking()
-    database = Database(settings.database_url, outbox, publisher)
+    database = Database(
+        settings.database_url,
+        outbox,
+        publisher,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     metrics = HttpMetrics(spec.name)
     relay = None
     if outbox is not None and outbox.routes and settings.relay_in_process:
@@ -190,6 +196,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     spec.events.handlers,
                     lambda: settings.event_producers,
                     metrics.registry,
+                    spec.events.batch_handlers,
                 )
             )
 

@@ -93,7 +93,7 @@ BirthDate = Annotated[
 """A date of birth: ISO `YYYY-MM-DD`, from 1900-01-01 to today (422 otherwise)."""
 
 
-def _as_at(
+async def _as_at(
     as_at: Annotated[
         Day | None,
         Query(

@@ -84,7 +84,11 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int | None = None, max_overflow: int | None = None, **kwargs: Any
+) -> AsyncEngine:
+    """An async engine for `url`. `pool_size` and `max_overflow` size PostgreSQL's connection
+    pool (SQLAlchemy's 5 and 10 when not given); SQLite keeps its own pool and ignores them."""
     url = normalise_url(url)
     if is_sqlite(url):
         engine = create_async_engine(url, **kwargs)
@@ -93,15 +97,29 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("connect_args", {"timeout": 5})
+    # Beyond pool_size, a connection given back is closed: a pool smaller than the requests in
+    # flight opens a new PostgreSQL connection every few requests.
+    if pool_size is not None:
+        kwargs["pool_size"] = pool_size
+    if max_overflow is not None:
+        kwargs["max_overflow"] = max_overflow
     return create_async_engine(url, **kwargs)
 
 
 class Database:
     """One service's engine and session factory, and its outbox if it publishes events."""
 
-    def __init__(self, url: str, outbox: Any = None, publisher: Any = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        outbox: Any = None,
+        publisher: Any = None,
+        *,
+        pool_size: int | None = None,
+        max_overflow: int | None = None,
+    ) -> None:
         self.url = normalise_url(url)
-        self.engine = create_engine(self.url)
+        self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=max_overflow)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.outbox = outbox  # iro_kit.events.outbox.Outbox
         self.publisher = publisher  # iro_kit.events.tracking.Publisher

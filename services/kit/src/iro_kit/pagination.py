@@ -87,7 +87,7 @@ def _bad_cursor() -> Unprocessable:
     )
 
 
-def _page_request(
+async def _page_request(
     limit: Annotated[int, Query(ge=1, le=500, description="Items per page (max 500).")] = 50,
     cursor: Annotated[
         str | None, Query(description="From the previous page's `next_cursor`.")

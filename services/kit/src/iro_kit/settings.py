@@ -30,6 +30,15 @@ class ServiceSettings(BaseSettings):
     # The local run (`iro`, `make run`) and the test suite set development explicitly.
     environment: Environment = Environment.production
     database_url: str = "sqlite+aiosqlite:///var/service.db"
+    # PostgreSQL's connection pool, per process (`serve --workers N` opens up to N times this):
+    # at least the requests in flight at once, or connections are opened and closed per request.
+    # SQLite ignores both.
+    database_pool_size: int = Field(
+        20, ge=1, le=200, description="PostgreSQL connections each process keeps open."
+    )
+    database_max_overflow: int = Field(
+        10, ge=0, le=200, description="Extra PostgreSQL connections opened under load, then closed."
+    )
     migrate_on_startup: bool = False
     log_level: str = "INFO"
     log_json: bool = True

@@ -112,7 +112,7 @@ class RequestModel(BaseModel):
         return value
 
 
-def refuse_control_characters(request: Request) -> None:
+async def refuse_control_characters(request: Request) -> None:
     """Query and path parameters are single lines: a control character in a name or value is
     a 422 naming the parameter (before any filter reaches the database)."""
     errors = []

@@ -96,7 +96,14 @@ def _versions_matched(
     return frozenset(int(m.group(1)) for tag in tags if (m := _ENTITY_TAG.match(tag)))
 
 
-IfMatch = Annotated[frozenset[int] | None, Depends(_versions_matched)]
+async def _if_match(
+    if_match: Annotated[str | None, Header(alias="If-Match", include_in_schema=False)] = None,
+) -> frozenset[int] | None:
+    # async: FastAPI runs a plain `def` dependency in the thread pool, a hop for no I/O.
+    return _versions_matched(if_match)
+
+
+IfMatch = Annotated[frozenset[int] | None, Depends(_if_match)]
 """The versions the caller's If-Match names (empty when none is a version of ours); None when
 the request has no If-Match, or `If-Match: *`."""
 

@@ -22,7 +22,7 @@ CaseDataWriter = Annotated[Principal, Depends(require_roles(*CASE_DATA_ROLES))]
 IroAdmin = Annotated[Principal, Depends(require_roles(*IRO_ADMIN_ROLES))]
 
 
-def _rules(request: Request) -> ScheduleRules:
+async def _rules(request: Request) -> ScheduleRules:
     return request.app.state.schedule_rules
 
 

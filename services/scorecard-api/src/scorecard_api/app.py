@@ -19,7 +19,7 @@ from iro_kit.types import UtcTimestamp
 from scorecard_api.access import ROUTES
 from scorecard_api.deps import Reader, freshness, install_freshness_header
 from scorecard_api.models import AUDIT_TABLE, EVENT_TABLES, IDEMPOTENCY_TABLE
-from scorecard_api.projections.handlers import handlers
+from scorecard_api.projections.handlers import batch_handlers, handlers
 from scorecard_api.rebuild import Rebuilt, rebuild
 from scorecard_api.report_routes import router as report_router
 from scorecard_api.scorecard.endpoints import router as scorecard_router
@@ -113,7 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     # The projections work out review chains with the deployment's calendar and month rule.
     rules = settings.schedule_rules(WorkingDayCalendar(settings.extra_closure_days))
-    events = EventSpec(tables=EVENT_TABLES, handlers=handlers(rules))
+    events = EventSpec(
+        tables=EVENT_TABLES, handlers=handlers(rules), batch_handlers=batch_handlers(rules)
+    )
     app = create_service_app(dataclasses.replace(SPEC, events=events), settings)
     install_freshness_header(app)
     return app

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iro_kit.auth import Principal, Role, require_roles
 from iro_kit.dates import FIRST_DAY, LAST_DAY, Day, today
@@ -146,15 +148,32 @@ async def _record_freshness(request: Request, session: SessionDep) -> None:
 READ_AND_RECORD_FRESHNESS = [Depends(require_roles(*READ_ROLES)), Depends(_record_freshness)]
 
 
-def install_freshness_header(app: FastAPI) -> None:
-    """Every response whose route recorded the freshness carries it, JSON, file or chart."""
+class FreshnessHeaderMiddleware:
+    """Every response whose route recorded the freshness carries it, JSON, file or chart.
 
-    @app.middleware("http")
-    async def facts_complete_to(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        header = getattr(request.state, "facts_complete_to", None)
-        if header is not None:
-            response.headers[FRESHNESS_HEADER] = header
-        return response
+    Plain ASGI (not `@app.middleware("http")`): it only adds a header as the response starts,
+    so it need not run the route in a task of its own as Starlette's BaseHTTPMiddleware does,
+    on every request, the event inbox's included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                # request.state lives in scope["state"]: _record_freshness wrote it there.
+                header = scope.get("state", {}).get("facts_complete_to")
+                if header is not None:
+                    headers = MutableHeaders(scope=message)
+                    headers[FRESHNESS_HEADER] = header
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+def install_freshness_header(app: FastAPI) -> None:
+    app.add_middleware(FreshnessHeaderMiddleware)

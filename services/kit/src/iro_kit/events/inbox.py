@@ -1,30 +1,75 @@
 """Receiving events: record `(source, id)` and apply the event in one transaction.
 
-A duplicate is acknowledged and changes nothing; each event of a batch is applied in its own
-savepoint, so one that fails is reported (and retried by the relay) without losing the rest.
+A duplicate is acknowledged and changes nothing. A batch is applied in one savepoint; when
+one of its events fails, each is applied again in its own savepoint, so the one that fails is
+reported (and retried by the relay) without losing the rest.
+
+Set-based consumers: besides its per-event `Handler`, a type may have a `BatchHandler`, called
+once per batch with all of that type's fresh events (in arrival order), so that it can apply
+them with a statement per table rather than statements per event. A type with a batch handler
+must still have a per-event handler: `receive` (one event, and the fallback that finds the
+failing event of a batch) uses it, and it is what makes the type `applied` and not `ignored`.
+A batch handler's effect must not depend on events of other types in the same batch: the
+inbox calls it where that type's first fresh event arrives, so its later events move ahead
+of other types' events. Per-event handlers are still called in arrival order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Request
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.auth import Principal, Role, require_roles
-from iro_kit.db import SessionDep
+from iro_kit.db import SessionDep, id_in
 from iro_kit.errors import Forbidden, Unprocessable, problem_responses
 from iro_kit.events.envelope import CloudEvent
 from iro_kit.events.tables import EventTables
 from iro_kit.logging import get_logger
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, list[CloudEvent]], Awaitable[None]]
 _log = get_logger("iro_kit.inbox")
+_K = TypeVar("_K", bound=Hashable)
+
+# Rows per multi-row INSERT: well inside PostgreSQL's 32,767 bind parameters (and SQLite's
+# 32,766) for the tables here; a relay batch (200 by default) is one statement.
+CHUNK_ROWS = 1000
+
+
+def upsert_insert(session: AsyncSession, table: Table) -> Any:
+    """`insert(table)` of the session's dialect, which has `on_conflict_do_update/nothing`."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no INSERT ... ON CONFLICT for {name}")
+
+
+def chunks(rows: list[Any], size: int = CHUNK_ROWS) -> Iterable[list[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def newest(events: Iterable[CloudEvent], key: Callable[[CloudEvent], _K]) -> dict[_K, CloudEvent]:
+    """The newest version (`data.version`) of each key, as applying them one by one would
+    leave it: a later event replaces an earlier only when its version is higher, so of equal
+    versions the first wins. (ON CONFLICT cannot touch one row twice in a statement.)"""
+    kept: dict[_K, CloudEvent] = {}
+    for event in events:
+        k = key(event)
+        held = kept.get(k)
+        if held is None or int(event.data["version"]) > int(held.data["version"]):
+            kept[k] = event
+    return kept
 
 
 class EventResult(BaseModel):
@@ -124,17 +169,42 @@ async def receive(
     return EventResult(id=event.id, status="applied" if handler else "ignored")
 
 
+async def _apply_fresh(
+    session: AsyncSession,
+    handlers: Mapping[str, Handler],
+    batch_handlers: Mapping[str, BatchHandler],
+    events: list[CloudEvent],
+) -> None:
+    """Per-event handlers in arrival order; each batch handler once, at its type's first."""
+    grouped: dict[str, list[CloudEvent]] = {}
+    for event in events:
+        if event.type in batch_handlers and event.type in handlers:
+            grouped.setdefault(event.type, []).append(event)
+    called: set[str] = set()
+    for event in events:
+        if event.type in grouped:
+            if event.type not in called:
+                called.add(event.type)
+                await batch_handlers[event.type](session, grouped[event.type])
+        elif (handler := handlers.get(event.type)) is not None:
+            await handler(session, event)
+
+
 async def receive_batch(
     session: AsyncSession,
     tables: EventTables,
     handlers: Mapping[str, Handler],
     events: list[CloudEvent],
+    batch_handlers: Mapping[str, BatchHandler] | None = None,
 ) -> list[EventResult]:
-    """Apply a batch: in one savepoint when every event applies, else event by event."""
+    """Apply a batch: in one savepoint when every event applies, else event by event.
+
+    The fresh events' inbox rows are one INSERT; a type with a batch handler is applied by
+    one call of it, the others by their handler per event."""
     inbox = tables.inbox
     ids = [e.id for e in events]
     seen_rows = await session.execute(
-        select(inbox.c.source, inbox.c.event_id).where(inbox.c.event_id.in_(ids))
+        select(inbox.c.source, inbox.c.event_id).where(id_in(session, inbox.c.event_id, ids))
     )
     seen = {(source, event_id) for source, event_id in seen_rows}
     fresh: dict[tuple[str, str], CloudEvent] = {}
@@ -143,19 +213,14 @@ async def receive_batch(
             fresh.setdefault((event.source, event.id), event)
     try:
         async with session.begin_nested():
-            if fresh:
-                now = datetime.now(UTC)
-                await session.execute(
-                    insert(inbox),
-                    [
-                        {"source": e.source, "event_id": e.id, "type": e.type, "received_at": now}
-                        for e in fresh.values()
-                    ],
-                )
-            for event in fresh.values():
-                handler = handlers.get(event.type)
-                if handler is not None:
-                    await handler(session, event)
+            now = datetime.now(UTC)
+            rows = [
+                {"source": e.source, "event_id": e.id, "type": e.type, "received_at": now}
+                for e in fresh.values()
+            ]
+            for chunk in chunks(rows):
+                await session.execute(insert(inbox).values(chunk))
+            await _apply_fresh(session, handlers, batch_handlers or {}, list(fresh.values()))
     except Exception:
         # One of them cannot be applied: find it, and apply the others, one savepoint each.
         return [await receive(session, tables, handlers, e) for e in events]
@@ -177,8 +242,12 @@ def inbox_router(
     handlers: Mapping[str, Handler],
     producers: Callable[[], list[str]],
     registry: CollectorRegistry,
+    batch_handlers: Mapping[str, BatchHandler] | None = None,
 ) -> APIRouter:
     """`POST <prefix>/events`: internal (not routed by the gateway), for producers' relays."""
+    batch_handlers = dict(batch_handlers or {})
+    if missing := sorted(set(batch_handlers) - set(handlers)):
+        raise ValueError(f"batch handlers without a per-event handler: {missing}")
     router = APIRouter(prefix=prefix, tags=["events"])
     received = Counter(
         "inbox_events_total",
@@ -215,7 +284,7 @@ def inbox_router(
             events = [CloudEvent.model_validate(item) for item in raw]
         except ValidationError as exc:
             raise Unprocessable("An event is not a valid CloudEvent.") from exc
-        results = await receive_batch(session, tables, handlers, events)
+        results = await receive_batch(session, tables, handlers, events, batch_handlers)
         for event, result in zip(events, results, strict=True):
             received.labels(event.type, result.status).inc()
         return EventResults(results=results)

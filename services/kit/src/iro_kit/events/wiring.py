@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from iro_kit.auth import Role
 from iro_kit.db import Database
 from iro_kit.events.admin import Snapshot
-from iro_kit.events.inbox import Handler
+from iro_kit.events.inbox import BatchHandler, Handler
 from iro_kit.events.outbox import Outbox
 from iro_kit.events.relay import Relay, RelayMetrics, RelaySettings
 from iro_kit.events.routing import load_routes
@@ -31,6 +31,8 @@ class EventSpec:
 
     tables: EventTables
     handlers: Mapping[str, Handler] = field(default_factory=dict)
+    # optional, per type: a batch's events of that type at once (iro_kit.events.inbox)
+    batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
     snapshot: Snapshot | None = None
     publisher: Publisher | None = None  # publish changed aggregates at commit
     catalogue: Mapping[str, type[EventState]] = field(default_factory=dict)  # what it emits

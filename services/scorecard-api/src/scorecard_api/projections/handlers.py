@@ -4,6 +4,18 @@ Events carry the whole state of an aggregate (ARCHITECTURE.md), so applying one 
 its version is newer than the one applied, delete the aggregate's rows, insert its state. A
 deletion (`deleted: true`) leaves no rows, so the record drops out of every figure. Whenever a
 child's episodes or held reviews change, its chain of review due dates is worked out again.
+
+Set-based where a type's rows are replaced by key (IROs, visits, secure reviews, disputes,
+allocations and plan dates): a batch's events of the type are reduced to the newest of each
+subject, their versions recorded with one `INSERT ... ON CONFLICT DO UPDATE ... WHERE
+projection_version.version < excluded.version RETURNING subject` (the subjects that were
+newer), and those subjects' rows replaced with a statement or two per table. The rows hold no
+version of their own: `projection_version` is the version, so no migration. `child.changed`
+and `review.changed` stay per event: each works the child's review chain (`review_due`) out
+again from what is committed, under a lock per child. No type's rows depend on another type's
+but for those two, which keep their order, so applying a set-based type as one group is the
+same as applying its events in turn. Every handler records the producer's progress with one
+upsert.
 """
 
 from __future__ import annotations
@@ -14,10 +26,12 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, case, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from iro_kit.db import id_in
 from iro_kit.events import CloudEvent
+from iro_kit.events.inbox import BatchHandler, chunks, newest, upsert_insert
 from iro_kit.schedule import EpisodeFacts, ReviewFacts, ScheduleRules, periods_of_care
 from scorecard_api.models import (
     allocation,
@@ -38,6 +52,7 @@ from scorecard_api.projections.dues import review_dues
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 Apply = Callable[[AsyncSession, dict[str, Any], ScheduleRules], Awaitable[None]]
+ApplyMany = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -53,33 +68,34 @@ def _id(value: str | None) -> uuid.UUID | None:
     return uuid.UUID(value) if value else None
 
 
-async def _is_newer(session: AsyncSession, event: CloudEvent) -> bool:
-    """Record the event's version for its aggregate if it is newer than the one applied.
+async def _newer(session: AsyncSession, events: list[CloudEvent]) -> list[CloudEvent]:
+    """Of these events, the newest of each aggregate whose version is newer than the one
+    applied (in the order the aggregates first arrive); their versions are recorded, in one
+    statement per 1,000 aggregates.
 
-    The update is conditional, so two versions applied at once cannot leave the older one
-    recorded: the later writer re-checks `version < :v` against the row the first committed.
+    The upsert is conditional, so two versions applied at once cannot leave the older one
+    recorded: the later writer waits for the first's row and re-checks `version < excluded`
+    against what it committed (PostgreSQL), and only rows it wrote come back.
     """
-    version = int(event.data["version"])
-    key = (projection_version.c.event_type == event.type) & (
-        projection_version.c.subject == event.subject
+    latest = newest(events, lambda e: (e.type, e.subject))
+    rows = sorted(
+        (
+            {"event_type": t, "subject": subject, "version": int(e.data["version"])}
+            for (t, subject), e in latest.items()
+        ),
+        key=lambda r: (r["event_type"], r["subject"]),  # one lock order everywhere
     )
-    newer = await session.execute(
-        update(projection_version)
-        .where(key, projection_version.c.version < version)
-        .values(version=version)
-    )
-    if newer.rowcount:
-        return True
-    if await session.scalar(select(projection_version.c.version).where(key)) is not None:
-        return False
-    # The aggregate's first event. Another one inserting it at the same time fails on the
-    # primary key, and its relay delivers it again.
-    await session.execute(
-        insert(projection_version).values(
-            event_type=event.type, subject=event.subject, version=version
-        )
-    )
-    return True
+    pv = projection_version
+    written: set[tuple[str, str]] = set()
+    for chunk in chunks(rows):
+        statement = upsert_insert(session, pv).values(chunk)
+        statement = statement.on_conflict_do_update(
+            index_elements=[pv.c.event_type, pv.c.subject],
+            set_={"version": statement.excluded.version},
+            where=pv.c.version < statement.excluded.version,
+        ).returning(pv.c.event_type, pv.c.subject)
+        written.update((t, subject) for t, subject in await session.execute(statement))
+    return [e for key, e in latest.items() if key in written]
 
 
 async def _one_writer_per_child(session: AsyncSession, *children: uuid.UUID) -> None:
@@ -92,25 +108,50 @@ async def _one_writer_per_child(session: AsyncSession, *children: uuid.UUID) -> 
         await session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
-async def _record_progress(session: AsyncSession, event: CloudEvent) -> None:
-    """The newest event applied from its producer: how far the facts are complete."""
-    source = event.source.strip("/")
-    at = as_utc(datetime.fromisoformat(event.time))
-    version = int(event.data["version"])
-    row = (
-        await session.execute(select(producer_progress).where(producer_progress.c.source == source))
-    ).first()
-    if row is None:
-        values = {"last_event_at": at, "last_version": version, "events_applied": 1}
-        await session.execute(insert(producer_progress).values(source=source, **values))
+async def _record_progress(session: AsyncSession, events: list[CloudEvent]) -> None:
+    """The newest event applied from each producer: how far the facts are complete. One
+    upsert, which adds to the count and keeps the later time and higher version."""
+    progress: dict[str, dict[str, Any]] = {}
+    for event in events:
+        source = event.source.strip("/")
+        at = as_utc(datetime.fromisoformat(event.time)).astimezone(UTC)
+        version = int(event.data["version"])
+        held = progress.get(source)
+        if held is None:
+            progress[source] = {
+                "source": source,
+                "last_event_at": at,
+                "last_version": version,
+                "events_applied": 1,
+            }
+        else:
+            held["last_event_at"] = max(held["last_event_at"], at)
+            held["last_version"] = max(held["last_version"], version)
+            held["events_applied"] += 1
+    if not progress:
         return
+    pp = producer_progress
+    statement = upsert_insert(session, pp).values(
+        sorted(progress.values(), key=lambda r: r["source"])
+    )
+    new = statement.excluded
     await session.execute(
-        update(producer_progress)
-        .where(producer_progress.c.source == source)
-        .values(
-            last_event_at=max(as_utc(row.last_event_at), at) if row.last_event_at else at,
-            last_version=max(row.last_version, version),
-            events_applied=row.events_applied + 1,
+        statement.on_conflict_do_update(
+            index_elements=[pp.c.source],
+            set_={
+                "last_event_at": case(
+                    (
+                        pp.c.last_event_at.is_(None) | (pp.c.last_event_at < new.last_event_at),
+                        new.last_event_at,
+                    ),
+                    else_=pp.c.last_event_at,
+                ),
+                "last_version": case(
+                    (pp.c.last_version < new.last_version, new.last_version),
+                    else_=pp.c.last_version,
+                ),
+                "events_applied": pp.c.events_applied + new.events_applied,
+            },
         )
     )
 
@@ -216,54 +257,112 @@ async def _review(session: AsyncSession, data: dict[str, Any], rules: ScheduleRu
         await refresh_dues(session, changed, rules)  # type: ignore[arg-type]
 
 
-async def _visit(session: AsyncSession, data: dict[str, Any], _: ScheduleRules) -> None:
-    visit_id = uuid.UUID(data["id"])
-    await session.execute(delete(visit).where(visit.c.id == visit_id))
-    if not data.get("deleted"):
+async def _replace_by_id(
+    session: AsyncSession, table: Table, states: list[dict[str, Any]], row: Callable[..., Any]
+) -> None:
+    """Each state's row replaced (an upsert by id), or removed when it says `deleted`."""
+    gone = [uuid.UUID(d["id"]) for d in states if d.get("deleted")]
+    for chunk in chunks(gone):
+        await session.execute(delete(table).where(id_in(session, table.c.id, chunk)))
+    rows = sorted((row(d) for d in states if not d.get("deleted")), key=lambda r: r["id"])
+    for chunk in chunks(rows):
+        statement = upsert_insert(session, table).values(chunk)
         await session.execute(
-            insert(visit).values(
-                id=visit_id,
-                child_id=uuid.UUID(data["child_id"]),
-                kind=data["kind"],
-                visited_on=date.fromisoformat(data["visited_on"]),
-                iro_id=_id(data.get("iro_id")),
+            statement.on_conflict_do_update(
+                index_elements=[table.c.id],
+                set_={name: statement.excluded[name] for name in chunk[0] if name != "id"},
             )
         )
 
 
-async def _plans(session: AsyncSession, data: dict[str, Any], _: ScheduleRules) -> None:
-    child_id = uuid.UUID(data["child_id"])
-    await session.execute(delete(plan_date).where(plan_date.c.child_id == child_id))
+async def _delete_where_in(session: AsyncSession, column: Any, keys: list[uuid.UUID]) -> None:
+    for chunk in chunks(keys):
+        await session.execute(delete(column.table).where(id_in(session, column, chunk)))
+
+
+async def _insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    for chunk in chunks(rows):
+        await session.execute(insert(table).values(chunk))
+
+
+def _visit_row(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": uuid.UUID(data["id"]),
+        "child_id": uuid.UUID(data["child_id"]),
+        "kind": data["kind"],
+        "visited_on": date.fromisoformat(data["visited_on"]),
+        "iro_id": _id(data.get("iro_id")),
+    }
+
+
+def _iro_row(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": uuid.UUID(data["id"]),
+        "name": data["name"],
+        "fte": float(data["fte"]),
+        "start_on": date.fromisoformat(data["in_post_from"]),
+        "end_on": _day(data.get("in_post_to")),
+    }
+
+
+def _secure_review_row(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": uuid.UUID(data["id"]),
+        "child_id": uuid.UUID(data["child_id"]),
+        "placement_id": uuid.UUID(data["placement_id"]),
+        "held_on": date.fromisoformat(data["held_on"]),
+        "due_by": date.fromisoformat(data["due_by"]),
+        "in_timescale": bool(data["in_timescale"]),
+        "panel_size": int(data["panel_size"]),
+        "independent_members": int(data["independent_members"]),
+    }
+
+
+def _dispute_row(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": uuid.UUID(data["id"]),
+        "reference": data["reference"],
+        "child_id": uuid.UUID(data["child_id"]),
+        "iro_id": uuid.UUID(data["iro_id"]),
+        "category": data["category"],
+        "themes": list(data.get("themes", [])),
+        "raised_on": date.fromisoformat(data["raised_on"]),
+        "overall_due_by": date.fromisoformat(data["overall_due_by"]),
+    }
+
+
+async def _visits(session: AsyncSession, states: list[dict[str, Any]]) -> None:
+    await _replace_by_id(session, visit, states, _visit_row)
+
+
+async def _iros(session: AsyncSession, states: list[dict[str, Any]]) -> None:
+    await _replace_by_id(session, iro, states, _iro_row)
+
+
+async def _secure_reviews(session: AsyncSession, states: list[dict[str, Any]]) -> None:
+    await _replace_by_id(session, secure_review, states, _secure_review_row)
+
+
+async def _plans(session: AsyncSession, states: list[dict[str, Any]]) -> None:
+    """Each child's plan dates replaced by its newest set."""
+    children = [uuid.UUID(d["child_id"]) for d in states]
+    await _delete_where_in(session, plan_date.c.child_id, children)
     rows = {
-        (p["kind"], p["dated_on"]): {
+        (child_id, p["kind"], p["dated_on"]): {
             "child_id": child_id,
             "kind": p["kind"],
             "dated_on": date.fromisoformat(p["dated_on"]),
         }
-        for p in data.get("plan_dates", [])
+        for child_id, d in zip(children, states, strict=True)
+        for p in d.get("plan_dates", [])
     }
-    if rows:
-        await session.execute(insert(plan_date), list(rows.values()))
+    await _insert_rows(session, plan_date, list(rows.values()))
 
 
-async def _iro(session: AsyncSession, data: dict[str, Any], _: ScheduleRules) -> None:
-    iro_id = uuid.UUID(data["id"])
-    await session.execute(delete(iro).where(iro.c.id == iro_id))
-    if not data.get("deleted"):
-        await session.execute(
-            insert(iro).values(
-                id=iro_id,
-                name=data["name"],
-                fte=float(data["fte"]),
-                start_on=date.fromisoformat(data["in_post_from"]),
-                end_on=_day(data.get("in_post_to")),
-            )
-        )
-
-
-async def _allocations(session: AsyncSession, data: dict[str, Any], _: ScheduleRules) -> None:
-    child_id = uuid.UUID(data["child_id"])
-    await session.execute(delete(allocation).where(allocation.c.child_id == child_id))
+async def _allocations(session: AsyncSession, states: list[dict[str, Any]]) -> None:
+    """Each child's allocations replaced by its newest set."""
+    children = [uuid.UUID(d["child_id"]) for d in states]
+    await _delete_where_in(session, allocation.c.child_id, children)
     rows = [
         {
             "id": uuid.UUID(a["id"]),
@@ -272,51 +371,21 @@ async def _allocations(session: AsyncSession, data: dict[str, Any], _: ScheduleR
             "start_on": date.fromisoformat(a["from_on"]),
             "end_on": _day(a.get("to_on")),
         }
-        for a in data.get("allocations", [])
+        for child_id, d in zip(children, states, strict=True)
+        for a in d.get("allocations", [])
     ]
-    if rows:
-        await session.execute(insert(allocation), rows)
+    await _insert_rows(session, allocation, rows)
 
 
-async def _secure_review(session: AsyncSession, data: dict[str, Any], _: ScheduleRules) -> None:
-    review_id = uuid.UUID(data["id"])
-    await session.execute(delete(secure_review).where(secure_review.c.id == review_id))
-    if not data.get("deleted"):
-        await session.execute(
-            insert(secure_review).values(
-                id=review_id,
-                child_id=uuid.UUID(data["child_id"]),
-                placement_id=uuid.UUID(data["placement_id"]),
-                held_on=date.fromisoformat(data["held_on"]),
-                due_by=date.fromisoformat(data["due_by"]),
-                in_timescale=bool(data["in_timescale"]),
-                panel_size=int(data["panel_size"]),
-                independent_members=int(data["independent_members"]),
-            )
-        )
-
-
-async def _dispute(session: AsyncSession, data: dict[str, Any], _: ScheduleRules) -> None:
-    dispute_id = uuid.UUID(data["id"])
-    await session.execute(delete(dispute_action).where(dispute_action.c.dispute_id == dispute_id))
-    await session.execute(delete(dispute).where(dispute.c.id == dispute_id))
-    if data.get("deleted"):
-        return
-    await session.execute(
-        insert(dispute).values(
-            id=dispute_id,
-            reference=data["reference"],
-            child_id=uuid.UUID(data["child_id"]),
-            iro_id=uuid.UUID(data["iro_id"]),
-            category=data["category"],
-            themes=list(data.get("themes", [])),
-            raised_on=date.fromisoformat(data["raised_on"]),
-            overall_due_by=date.fromisoformat(data["overall_due_by"]),
-        )
+async def _disputes(session: AsyncSession, states: list[dict[str, Any]]) -> None:
+    """Each dispute and its history replaced; a deleted one leaves no rows."""
+    await _delete_where_in(
+        session, dispute_action.c.dispute_id, [uuid.UUID(d["id"]) for d in states]
     )
+    await _replace_by_id(session, dispute, states, _dispute_row)
     actions = [
         {
-            "dispute_id": dispute_id,
+            "dispute_id": uuid.UUID(d["id"]),
             "version": int(a["version"]),
             "action": a["action"],
             "happened_on": date.fromisoformat(a["happened_on"]),
@@ -324,21 +393,26 @@ async def _dispute(session: AsyncSession, data: dict[str, Any], _: ScheduleRules
             "status": a["status"],
             "stage_due_by": _day(a.get("stage_due_by")),
         }
-        for a in data.get("history", [])
+        for d in states
+        if not d.get("deleted")
+        for a in d.get("history", [])
     ]
-    if actions:
-        await session.execute(insert(dispute_action), actions)
+    await _insert_rows(session, dispute_action, actions)
 
 
+# Per event: each reworks a child's review chain from what is committed.
 APPLY: Mapping[str, Apply] = {
     "child.changed": _child,
-    "iro.changed": _iro,
-    "allocation.changed": _allocations,
     "review.changed": _review,
-    "visit.changed": _visit,
+}
+# Set-based: a type's newer states at once (a batch's, or one event's).
+APPLY_MANY: Mapping[str, ApplyMany] = {
+    "iro.changed": _iros,
+    "allocation.changed": _allocations,
+    "visit.changed": _visits,
     "plan.changed": _plans,
-    "secure_review.changed": _secure_review,
-    "dispute.changed": _dispute,
+    "secure_review.changed": _secure_reviews,
+    "dispute.changed": _disputes,
 }
 
 
@@ -347,10 +421,36 @@ def handlers(rules: ScheduleRules) -> dict[str, Handler]:
 
     def handler_for(apply: Apply) -> Handler:
         async def handle(session: AsyncSession, event: CloudEvent) -> None:
-            if await _is_newer(session, event):
+            if await _newer(session, [event]):
                 await apply(session, event.data, rules)
-            await _record_progress(session, event)
+            await _record_progress(session, [event])
 
         return handle
 
-    return {event_type: handler_for(apply) for event_type, apply in APPLY.items()}
+    batched = batch_handlers(rules)
+
+    def one_of(event_type: str) -> Handler:
+        async def handle(session: AsyncSession, event: CloudEvent) -> None:
+            await batched[event_type](session, [event])
+
+        return handle
+
+    return {
+        **{event_type: handler_for(apply) for event_type, apply in APPLY.items()},
+        **{event_type: one_of(event_type) for event_type in APPLY_MANY},
+    }
+
+
+def batch_handlers(rules: ScheduleRules) -> dict[str, BatchHandler]:
+    """The inbox's batch handler for each set-based type: its events of a batch at once."""
+
+    def batch_for(apply: ApplyMany) -> BatchHandler:
+        async def handle(session: AsyncSession, events: list[CloudEvent]) -> None:
+            fresh = await _newer(session, events)
+            if fresh:
+                await apply(session, [e.data for e in fresh])
+            await _record_progress(session, events)
+
+        return handle
+
+    return {event_type: batch_for(apply) for event_type, apply in APPLY_MANY.items()}
