@@ -71,8 +71,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = create_service_app(SPEC, settings)
     app.state.schedule_rules = settings.schedule_rules(app.state.calendar)
-    _imports_lifecycle(app)
+    # The rules check wraps the kit's lifespan and the imports wrap it: a stored chain is
+    # recomputed (if the rules changed) before a job of a process that died resumes, so the
+    # resumed job's chunk never holds SQLite's write lock while the check waits for it (the
+    # check would give up after busy_timeout and the start would fail).
     _recompute_schedules_at_startup(app)
+    _imports_lifecycle(app)
     return app
 
 

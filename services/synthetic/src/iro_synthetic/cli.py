@@ -27,7 +27,11 @@ DEFAULT_SEED = 2026
 def summary(authority: Authority) -> dict[str, object]:
     """Counts and shares of what the authority holds, for a person to judge at a glance."""
     on_end = authority.looked_after_on(authority.end)
-    statuses = Counter(c.looked_after_on(authority.end).legal_status for c in on_end)  # type: ignore[union-attr]
+    statuses = Counter(
+        episode.legal_status
+        for child in on_end
+        if (episode := child.looked_after_on(authority.end)) is not None
+    )
     reviews = [r for c in authority.children for r in c.reviews]
     return {
         "seed": authority.seed,

@@ -15,12 +15,15 @@ tested on 5,000 children within its stated tolerance (`tests/test_generator.py`)
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeVar
 
 from iro_kit.calendar import WorkingDayCalendar
 from iro_kit.schedule import (
     AssessedReview,
+    Clock,
     EpisodeFacts,
     MonthRule,
     ReviewFacts,
@@ -207,9 +210,10 @@ OUTCOMES = (
 DISPUTES_PER_100_A_YEAR = 15
 CASELOAD_PER_FTE = 55  # the middle of what a service aims for (handbook 50-70)
 SHORT_BREAK = frozenset({"V3", "V4"})
+T = TypeVar("T")
 
 
-def _weighted(rng: random.Random, options: tuple[tuple[object, int], ...]) -> object:
+def _weighted(rng: random.Random, options: Sequence[tuple[T, int]]) -> T:
     return rng.choices([o for o, _ in options], weights=[w for _, w in options])[0]
 
 
@@ -375,8 +379,7 @@ class _Builder:
 
     def child(self, n: int) -> Child:
         rng = self.rng
-        path = _weighted(rng, tuple((p, p.weight) for p in PATHS))
-        assert isinstance(path, _Path)
+        path = _weighted(rng, [(p, p.weight) for p in PATHS])
         while True:
             entry = self.earliest + timedelta(days=rng.randint(0, (self.end - self.earliest).days))
             age_days = rng.randint(path.ages[0] * 365 + 30, path.ages[1] * 365 + 330)
@@ -398,9 +401,8 @@ class _Builder:
             back = last + timedelta(days=rng.randint(60, 700))
             if back < self.end and back < add_months(born, 17 * 12, MonthRule.calendar):
                 second = _weighted(
-                    rng, tuple((p, p.weight) for p in PATHS if p.statuses[0] in ("V2", "C1"))
+                    rng, [(p, p.weight) for p in PATHS if p.statuses[0] in ("V2", "C1")]
                 )
-                assert isinstance(second, _Path)
                 child.episodes += self._period(n, second, back, born, first=False)
         if rng.random() < 0.035 and 5 * 365 < (self.end - born).days < 16 * 365:
             child.episodes = self._short_breaks(n, born)  # a short-break child instead
@@ -436,7 +438,7 @@ class _Builder:
                 placement = self._placement(status, begins, born)
                 rne = "T"
             else:
-                rne = "L" if k else ("S")
+                rne = "L" if k else "S"
             if status == "E1":  # placed for adoption with the foster carers: both change
                 placement, rne = "A5", "T"
             episodes.append(Episode("", begins, finish, rne, status, placement, "X1"))
@@ -501,7 +503,7 @@ class _Builder:
         for period in child.periods():
             last = min(period.end or self.end, self.end)
             self._reviews(child, period, last)
-            if period.clock.value == "reg_33":
+            if period.clock is Clock.reg_33:
                 self._plans(child, period.start, last)
 
     def _reviews(self, child: Child, period: PeriodOfCare, last: date) -> None:
@@ -536,9 +538,8 @@ class _Builder:
                 if series is not None:
                     review.late_reason = "series_of_meetings"
                 else:
-                    reason = _weighted(rng, LATE_REASONS)
-                    review.late_reason = reason if isinstance(reason, str) else None
-                    if reason == "other":
+                    review.late_reason = _weighted(rng, LATE_REASONS)
+                    if review.late_reason == "other":
                         review.late_reason_text = "The review was moved for the child's exams."
             child.reviews.append(review)
             self._visits(child, period, previous, review)
@@ -680,22 +681,28 @@ class _Builder:
                 moving = sorted(holding[index])
                 holding[index] = set()
                 for c in moving:
-                    self._give(children[c], c, day, holding, "IRO leaving the service")
+                    self._give(children, c, day, holding, "IRO leaving the service")
                 continue
             child = children[index]
             current = child.allocations[-1].iro if child.allocations else None
             if current is not None and self.iros[current].end_on is None:
                 continue  # back in care with the same IRO
-            self._give(child, index, day, holding, None)
+            self._give(children, index, day, holding, None)
 
     def _give(
-        self, child: Child, c: int, day: date, holding: dict[int, set[int]], reason: str | None
+        self,
+        children: list[Child],
+        c: int,
+        day: date,
+        holding: dict[int, set[int]],
+        reason: str | None,
     ) -> None:
+        child = children[c]
         for held in holding.values():
             held.discard(c)
         in_post = self._in_post(day)
         looked_after = {
-            k: sum(1 for o in holding[k] if self._children[o].looked_after_on(day)) for k in in_post
+            k: sum(1 for o in holding[k] if children[o].looked_after_on(day)) for k in in_post
         }
         best = max(in_post, key=lambda k: (70 * self.iros[k].fte - looked_after[k], -k))
         if child.allocations and child.allocations[-1].iro == best:
@@ -736,7 +743,7 @@ class _Builder:
 
     def _dispute(self, child: Child, c: int, raised: date, calendar: WorkingDayCalendar) -> Dispute:
         rng = self.rng
-        themes = sorted({str(_weighted(rng, THEMES)) for _ in range(rng.choice((1, 1, 1, 2)))})
+        themes = sorted({_weighted(rng, THEMES) for _ in range(rng.choice((1, 1, 1, 2)))})
         iro = self._iro_on(child, raised)
         dispute = Dispute(
             c,
@@ -767,7 +774,7 @@ class _Builder:
                 day = calendar.add_working_days(day, rng.randint(0, 3))
                 if day >= self.end:
                     return dispute
-                outcomes = sorted({str(_weighted(rng, OUTCOMES)) for _ in range(rng.randint(1, 2))})
+                outcomes = sorted({_weighted(rng, OUTCOMES) for _ in range(rng.randint(1, 2))})
                 dispute.steps.append(
                     DisputeStep(
                         "resolve", day, {"outcomes": outcomes, "summary": "Resolved as agreed."}
@@ -793,7 +800,6 @@ class _Builder:
 
     def build(self) -> Authority:
         children = [self.child(n) for n in range(self.count)]
-        self._children = children
         self.staff(children)
         self.allocate(children)
         for child in children:
