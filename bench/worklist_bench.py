@@ -46,7 +46,9 @@ from iro_kit.calendar import WorkingDayCalendar
 from iro_kit.migrations import upgrade_to_head
 from iro_kit.testing import create_postgres_database, drop_postgres_database
 from iro_kit.tokens import mint_dev_token
-from reviews_api.app import SPEC
+from reviews_api.app import SPEC, create_app
+from reviews_api.rules_state import describe, fingerprint
+from reviews_api.settings import Settings
 
 CHILDREN_PER_IRO = 60
 WRK_CONNECTIONS = 16
@@ -147,6 +149,26 @@ async def load(dsn: str, children: int) -> tuple[list[uuid.UUID], list[uuid.UUID
         f"{len(review_rows)} reviews, {len(iro_ids)} IROs"
     )
     return iro_ids, [row[0] for row in child_rows]
+
+
+async def record_rules(dsn: str, url: str) -> None:
+    """Record the rules in force as those the stored chains were computed under, as a service
+    that had loaded the data would have. The loaded reviews carry no stored chain, and the
+    worklists never read one (they compute each schedule from the facts), but without the
+    record the server's first start recomputes every chain before it serves
+    (reviews_api.rules_state): minutes at 100,000 children, which is not what is measured."""
+    app = create_app(Settings(database_url=url, environment="development"))
+    description = describe(app.state.schedule_rules)
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(
+            "INSERT INTO schedule_rules_state (id, fingerprint, rules, recomputed_at)"
+            " VALUES (1, $1, $2::json, now())",
+            fingerprint(description),
+            json.dumps(description),
+        )
+    finally:
+        await connection.close()
 
 
 async def _ids(dsn: str) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
@@ -393,6 +415,7 @@ def main() -> int:
         else:
             upgrade_to_head(SPEC.script_location, url)
             iro_ids, child_ids = asyncio.run(load(dsn, args.children))
+            asyncio.run(record_rules(dsn, url))
         from iro_local.topology import free_port
 
         port = free_port()

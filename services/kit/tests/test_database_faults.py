@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from iro_kit.app import ServiceSpec, create_service_app
 from iro_kit.db import SessionDep, is_sqlite, normalise_url
-from iro_kit.errors import database_unavailable
+from iro_kit.errors import database_unavailable, transaction_conflict
 from iro_kit.migrations import upgrade_to_head
 from iro_kit.settings import ServiceSettings
 from iro_kit.testing import assert_problem, postgres_admin_url
@@ -98,6 +98,34 @@ NOT_UNAVAILABLE: dict[str, Callable[[], BaseException]] = {
 }
 
 
+# PostgreSQL rolled the transaction back so another could go on: retry at once (these were 500s).
+CONFLICTS: dict[str, Callable[[], BaseException]] = {
+    "deadlock detected": lambda: _wrapped(
+        DBAPIError, asyncpg.exceptions.DeadlockDetectedError("deadlock detected")
+    ),
+    "serialization failure": lambda: _wrapped(
+        DBAPIError,
+        asyncpg.exceptions.SerializationError(
+            "could not serialize access due to concurrent update"
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("make", CONFLICTS.values(), ids=CONFLICTS.keys())
+def test_deadlocks_and_serialization_failures_are_transaction_conflicts(
+    make: Callable[[], BaseException],
+) -> None:
+    assert transaction_conflict(make())
+
+
+@pytest.mark.parametrize(
+    "make", [*UNAVAILABLE.values(), *NOT_UNAVAILABLE.values()], ids=[*UNAVAILABLE, *NOT_UNAVAILABLE]
+)
+def test_other_failures_are_not_transaction_conflicts(make: Callable[[], BaseException]) -> None:
+    assert not transaction_conflict(make())
+
+
 @pytest.mark.parametrize("make", UNAVAILABLE.values(), ids=UNAVAILABLE.keys())
 def test_connection_failures_are_database_unavailable(make: Callable[[], BaseException]) -> None:
     assert database_unavailable(make())
@@ -142,6 +170,34 @@ def _fault_router(raisers: dict[str, Callable[[], BaseException]]) -> APIRouter:
             await session.execute(text("SELECT 1"))
         # when == "commit": the dependency's commit meets the closed connection.
 
+    @router.get("/deadlock")
+    async def deadlock(session: SessionDep) -> None:
+        """Row 1 here, row 2 in another transaction, then each asks for the other's row."""
+        url = session.get_bind().url.render_as_string(hide_password=False)
+        dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+        setup = await asyncpg.connect(dsn)
+        try:
+            await setup.execute(
+                "CREATE TABLE IF NOT EXISTS fault_pair (id INTEGER PRIMARY KEY);"
+                "INSERT INTO fault_pair VALUES (1), (2) ON CONFLICT DO NOTHING"
+            )
+        finally:
+            await setup.close()
+        # This backend looks for the deadlock first (50 ms; the other waits the default 1 s),
+        # so it is this transaction that PostgreSQL rolls back.
+        await session.execute(text("SET LOCAL deadlock_timeout = '50ms'"))
+        await session.execute(text("SELECT id FROM fault_pair WHERE id = 1 FOR UPDATE"))
+        holds_two = asyncio.Event()
+        other = asyncio.create_task(_lock_two_then_one(dsn, holds_two))
+        await asyncio.wait_for(holds_two.wait(), 10)
+        try:
+            await session.execute(text("SELECT id FROM fault_pair WHERE id = 2 FOR UPDATE"))
+        except DBAPIError:
+            await session.rollback()  # row 1 goes, so the other transaction can finish
+            await asyncio.wait_for(other, 10)
+            raise
+        await other
+
     @router.get("/division-by-zero")
     async def division_by_zero(session: SessionDep) -> None:
         await session.execute(text("SELECT 1 / 0"))
@@ -151,6 +207,17 @@ def _fault_router(raisers: dict[str, Callable[[], BaseException]]) -> APIRouter:
         await session.execute(text("SELEC 1"))
 
     return router
+
+
+async def _lock_two_then_one(dsn: str, holds_two: asyncio.Event) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        async with connection.transaction():
+            await connection.execute("SELECT id FROM fault_pair WHERE id = 2 FOR UPDATE")
+            holds_two.set()
+            await connection.execute("SELECT id FROM fault_pair WHERE id = 1 FOR UPDATE")
+    finally:
+        await connection.close()
 
 
 async def _terminate_backend(pid: int, after: float = 0.0) -> None:
@@ -178,7 +245,7 @@ def fault_app(database_url: str) -> Callable[..., FastAPI]:
             title="Kit faults",
             description="Routes that fail the way a database does.",
             script_location=MIGRATIONS,
-            routers=[_fault_router({**UNAVAILABLE, **NOT_UNAVAILABLE})],
+            routers=[_fault_router({**UNAVAILABLE, **NOT_UNAVAILABLE, **CONFLICTS})],
         )
         settings = ServiceSettings(database_url=url, database_wait_seconds=0, **overrides)
         return create_service_app(spec, settings)
@@ -205,6 +272,21 @@ def test_a_connection_failure_in_a_route_is_503_with_retry_after(
     api: TestClient, name: str
 ) -> None:
     _assert_unavailable(api.get(PATH, params={"name": name}))
+
+
+def _assert_conflict(response: Any) -> None:
+    body = assert_problem(response, 503, "service-unavailable")
+    assert response.headers["retry-after"] == "1"
+    assert body["detail"] == (
+        "The change met another made at the same moment and was not saved; send it again."
+    )
+    for leak in ("SELECT", "asyncpg", "40P01", "Detected", "Traceback"):
+        assert leak not in response.text
+
+
+@pytest.mark.parametrize("name", CONFLICTS.keys())
+def test_a_transaction_conflict_in_a_route_is_503_retry_at_once(api: TestClient, name: str) -> None:
+    _assert_conflict(api.get(PATH, params={"name": name}))
 
 
 @pytest.mark.parametrize("name", [n for n in NOT_UNAVAILABLE if n != "unique violation"])
@@ -274,7 +356,9 @@ def test_sqlite_locked_by_another_writer_is_503(tmp_path: Path) -> None:
 @pytest.fixture
 def postgres_api(fault_app: Callable[..., FastAPI], database_url: str) -> Iterator[TestClient]:
     if is_sqlite(normalise_url(database_url)):
-        pytest.skip("pg_terminate_backend needs PostgreSQL (IRO_TEST_POSTGRES_URL)")
+        pytest.skip(
+            "needs PostgreSQL (IRO_TEST_POSTGRES_URL): a backend to end, a deadlock to break"
+        )
     with TestClient(fault_app(), raise_server_exceptions=False) as client:
         yield client
 
@@ -291,3 +375,9 @@ def test_a_terminated_backend_is_503_and_the_next_request_reconnects(
 def test_a_real_statement_error_on_postgres_is_500(postgres_api: TestClient) -> None:
     assert_problem(postgres_api.get("/kit/v1/division-by-zero"), 500, "internal-error")
     assert_problem(postgres_api.get("/kit/v1/syntax"), 500, "internal-error")
+
+
+def test_a_real_deadlock_on_postgres_is_503_and_a_retry_succeeds(postgres_api: TestClient) -> None:
+    """A deadlock PostgreSQL broke by rolling this request back was a 500 (SQLSTATE 40P01)."""
+    _assert_conflict(postgres_api.get("/kit/v1/deadlock"))
+    assert postgres_api.get("/kit/health/ready").status_code == 200

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from drp_api.models import EVENT_TABLES, ChildCopy, Dispute, DisputeAction, IroCopy
 from iro_kit.events import CloudEvent
-from iro_kit.events.inbox import chunks, newest, upsert_insert
+from iro_kit.events.inbox import insert_rows, newest
 from iro_kit.events.schemas import EventState
 from iro_kit.events.tracking import CHANGED_KEY, FRESH, Aggregate, Publisher
 from iro_kit.events.wiring import EventSpec
@@ -96,16 +96,18 @@ def _iro_row(event: CloudEvent) -> dict[str, Any]:
 
 async def _upsert_newest(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
     """Keep the newest version of each row: an older or repeated one changes nothing."""
+    if not rows:
+        return
     table = model.__table__
-    for chunk in chunks(rows):
-        statement = upsert_insert(session, table).values(chunk)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[table.c.id],
-                set_={name: statement.excluded[name] for name in chunk[0] if name != "id"},
-                where=table.c.version < statement.excluded.version,
-            )
+
+    def newer_only(statement: Any) -> Any:
+        return statement.on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={name: statement.excluded[name] for name in rows[0] if name != "id"},
+            where=table.c.version < statement.excluded.version,
         )
+
+    await insert_rows(session, table, rows, newer_only)
 
 
 async def apply_children(session: AsyncSession, events: list[CloudEvent]) -> None:

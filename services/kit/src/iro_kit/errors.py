@@ -314,6 +314,14 @@ _UNAVAILABLE_SQLITE_TEXT = ("database is locked", "disk i/o error", "unable to o
 _DRIVER_MODULES = ("asyncpg", "aiosqlite", "sqlite3", "sqlalchemy.pool", "sqlalchemy.dialects")
 RETRY_AFTER_SECONDS = 5
 DATABASE_UNAVAILABLE_DETAIL = "The database is unavailable; try again shortly."
+# PostgreSQL rolled the transaction back to break a deadlock or to keep a serialisable order:
+# nothing was written, and the same request sent again is expected to succeed.
+_CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+_CONFLICT_ASYNCPG = (pg.SerializationError, pg.DeadlockDetectedError)
+CONFLICT_RETRY_AFTER_SECONDS = 1
+TRANSACTION_CONFLICT_DETAIL = (
+    "The change met another made at the same moment and was not saved; send it again."
+)
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -384,6 +392,16 @@ def database_unavailable(exc: BaseException) -> bool:
     return any(_says_unavailable(linked, wrapped) for linked in chain)
 
 
+def transaction_conflict(exc: BaseException) -> bool:
+    """True when the database rolled the transaction back for a deadlock or a serialisation
+    failure (SQLSTATE 40P01, 40001): the request changed nothing and may be retried at once."""
+    for linked in _chain(exc):
+        sqlstate = getattr(linked, "sqlstate", None) or getattr(linked, "pgcode", None)
+        if sqlstate in _CONFLICT_SQLSTATES or isinstance(linked, _CONFLICT_ASYNCPG):
+            return True
+    return False
+
+
 def database_unavailable_response(request: Request) -> JSONResponse:
     """The 503 a client may retry after `Retry-After`; for middlewares outside the handlers."""
     return problem_response(
@@ -395,6 +413,17 @@ def database_unavailable_response(request: Request) -> JSONResponse:
 
 
 async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    if transaction_conflict(exc):
+        _log.warning(
+            "transaction_conflict",
+            error_types=[type(linked).__qualname__ for linked in _chain(exc)],
+        )
+        return problem_response(
+            request,
+            503,
+            TRANSACTION_CONFLICT_DETAIL,
+            headers={"Retry-After": str(CONFLICT_RETRY_AFTER_SECONDS)},
+        )
     if not database_unavailable(exc):
         # A failed statement, not an unreachable database: the request middleware's 500,
         # with the error's type and frames logged.

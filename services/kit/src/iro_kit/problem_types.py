@@ -184,8 +184,9 @@ KIT_TYPES = register(
         "service-unavailable",
         503,
         "A dependency is unavailable",
-        "The database (or another "
-        "dependency) is unavailable: nothing was half-written; retry after `Retry-After`.",
+        "The database (or another dependency) is unavailable, or it rolled the change back "
+        "to break a deadlock with another made at the same moment: nothing was half-written; "
+        "retry after `Retry-After`.",
     ),
     ProblemType(
         "idempotency-key-reused",

@@ -26,7 +26,7 @@ from iro_kit.schedule import (
     compute_schedule,
     periods_of_care,
 )
-from reviews_api.models import Child, Episode, Review, display_name
+from reviews_api.models import Child, Episode, Review
 
 
 @dataclass
@@ -143,53 +143,6 @@ class CaseFacts:
 
     def schedule(self, rules: ScheduleRules, as_at: date) -> Schedule:
         return compute_schedule(self.episodes, self.reviews, rules, as_at, self.booked_for)
-
-
-async def load_case_facts(
-    session: AsyncSession, child_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, CaseFacts]:
-    ids = list(child_ids)
-    facts: dict[uuid.UUID, CaseFacts] = {}
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
-        children = await session.execute(
-            select(Child.id, Child.external_id, Child.given_name, Child.family_name).where(
-                id_in(session, Child.id, chunk)
-            )
-        )
-        for child_id, external_id, given, family in children:
-            facts[child_id] = CaseFacts(
-                child_id, external_id, display_name(external_id, given, family)
-            )
-        episodes = await session.execute(
-            select(
-                Episode.child_id,
-                Episode.start_on,
-                Episode.end_on,
-                Episode.legal_status,
-                Episode.reason_new_episode,
-            ).where(id_in(session, Episode.child_id, chunk), Episode.deleted_at.is_(None))
-        )
-        for child_id, start_on, end_on, legal_status, rne in episodes:
-            facts[child_id].episodes.append(EpisodeFacts(start_on, end_on, legal_status, rne))
-        reviews = await session.execute(
-            select(
-                Review.child_id,
-                Review.held_on,
-                Review.series_started_on,
-                Review.id,
-                Review.scheduled_for,
-            ).where(id_in(session, Review.child_id, chunk), Review.deleted_at.is_(None))
-        )
-        for child_id, held_on, series_started_on, review_id, scheduled_for in reviews:
-            case = facts[child_id]
-            if held_on is not None:
-                case.reviews.append(ReviewFacts(held_on, series_started_on, review_id))
-            elif scheduled_for is not None and (
-                case.booked_for is None or scheduled_for > case.booked_for
-            ):
-                case.booked_for = scheduled_for
-    return facts
 
 
 async def load_casefile(

@@ -16,14 +16,15 @@ of other types' events. Per-event handlers are still called in arrival order.
 
 from __future__ import annotations
 
+from collections import Counter as Counter_
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request, Response
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import Table, insert, select
+from sqlalchemy import ARRAY, Table, and_, bindparam, func, insert, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +53,37 @@ def upsert_insert(session: AsyncSession, table: Table) -> Any:
     if name == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"no INSERT ... ON CONFLICT for {name}")
+
+
+async def insert_rows(
+    session: AsyncSession,
+    table: Table,
+    rows: list[dict[str, Any]],
+    conflict: Callable[[Any], Any] | None = None,
+) -> None:
+    """INSERT `rows` (dicts with the same keys) in one statement, compiled once and cached.
+
+    On PostgreSQL: `INSERT ... SELECT unnest(:a), unnest(:b), ...`, one array parameter per
+    column, so the statement's text (and asyncpg's prepared statement) is the same whatever
+    the number of rows; elsewhere an executemany of the one-row INSERT. A multi-row `VALUES`
+    would be compiled anew for every batch. `conflict(statement)` may add an ON CONFLICT
+    clause to the dialect's insert (`statement.excluded` names the proposed row)."""
+    if not rows:
+        return
+    names = list(rows[0])
+    if session.get_bind().dialect.name == "postgresql":
+        source = select(
+            *(func.unnest(bindparam(f"u_{n}", type_=ARRAY(table.c[n].type))) for n in names)
+        )
+        statement = postgresql.insert(table).from_select(names, source)
+        if conflict is not None:
+            statement = conflict(statement)
+        await session.execute(statement, {f"u_{n}": [row[n] for row in rows] for n in names})
+        return
+    if conflict is None:
+        await session.execute(insert(table), rows)
+    else:
+        await session.execute(conflict(upsert_insert(session, table)), rows)
 
 
 def chunks(rows: list[Any], size: int = CHUNK_ROWS) -> Iterable[list[Any]]:
@@ -190,6 +222,56 @@ async def _apply_fresh(
             await handler(session, event)
 
 
+def seen_statement(inbox: Table) -> Any:
+    """PostgreSQL's look-up of `(source, event_id)` pairs (parameters `sources` and `ids`, two
+    arrays of one length) in the inbox: a probe of its primary key per pair, whatever the
+    planner's statistics say. On a young inbox, never analyzed, `source = :s AND event_id =
+    ANY(:ids)` is planned as a scan of every row of the source, each tested against the whole
+    list, and `event_id = ANY(:ids)` alone (the key's second column) scans the whole inbox:
+    costs growing with every event it ever received."""
+    keys = (
+        func.unnest(
+            bindparam("sources", type_=ARRAY(inbox.c.source.type)),
+            bindparam("ids", type_=ARRAY(inbox.c.event_id.type)),
+        )
+        .table_valued("source", "event_id")
+        .render_derived(name="k")
+    )
+    hit = (
+        select(inbox.c.source, inbox.c.event_id)
+        .where(inbox.c.source == keys.c.source, inbox.c.event_id == keys.c.event_id)
+        .limit(1)
+        .lateral("i")
+    )
+    return select(hit.c.source, hit.c.event_id).select_from(keys.join(hit, true()))
+
+
+async def _seen(
+    session: AsyncSession, inbox: Table, events: list[CloudEvent]
+) -> set[tuple[str, str]]:
+    """The `(source, id)` of the events already in the inbox, looked up by its primary key."""
+    if session.get_bind().dialect.name == "postgresql":
+        rows = await session.execute(
+            seen_statement(inbox),
+            {"sources": [e.source for e in events], "ids": [e.id for e in events]},
+        )
+        return {(source, event_id) for source, event_id in rows}
+    by_source: dict[str, list[str]] = {}
+    for event in events:
+        by_source.setdefault(event.source, []).append(event.id)
+    rows = await session.execute(
+        select(inbox.c.source, inbox.c.event_id).where(
+            or_(
+                *(
+                    and_(inbox.c.source == source, id_in(session, inbox.c.event_id, ids))
+                    for source, ids in by_source.items()
+                )
+            )
+        )
+    )
+    return {(source, event_id) for source, event_id in rows}
+
+
 async def receive_batch(
     session: AsyncSession,
     tables: EventTables,
@@ -201,12 +283,10 @@ async def receive_batch(
 
     The fresh events' inbox rows are one INSERT; a type with a batch handler is applied by
     one call of it, the others by their handler per event."""
+    if not events:
+        return []
     inbox = tables.inbox
-    ids = [e.id for e in events]
-    seen_rows = await session.execute(
-        select(inbox.c.source, inbox.c.event_id).where(id_in(session, inbox.c.event_id, ids))
-    )
-    seen = {(source, event_id) for source, event_id in seen_rows}
+    seen = await _seen(session, inbox, events)
     fresh: dict[tuple[str, str], CloudEvent] = {}
     for event in events:
         if (event.source, event.id) not in seen:
@@ -218,8 +298,7 @@ async def receive_batch(
                 {"source": e.source, "event_id": e.id, "type": e.type, "received_at": now}
                 for e in fresh.values()
             ]
-            for chunk in chunks(rows):
-                await session.execute(insert(inbox).values(chunk))
+            await insert_rows(session, inbox, rows)
             await _apply_fresh(session, handlers, batch_handlers or {}, list(fresh.values()))
     except Exception:
         # One of them cannot be applied: find it, and apply the others, one savepoint each.
@@ -270,6 +349,7 @@ def inbox_router(
         "applied once; the answer lists, per event id, `applied`, `duplicate`, `ignored` (a type "
         "this service does not use) or `failed`. Not routed by the gateway. The caller must "
         "also be one of the platform's producing services (its token's subject).",
+        response_model=EventResults,
         responses=problem_responses(401, 403, 422),
     )
     async def receive_events(
@@ -278,15 +358,22 @@ def inbox_router(
             list[dict[str, Any]] | dict[str, Any], Body(openapi_examples=EVENT_EXAMPLES)
         ],
         _: Principal = Depends(producer),
-    ) -> EventResults:
+    ) -> Response:
         raw = body if isinstance(body, list) else [body]
         try:
             events = [CloudEvent.model_validate(item) for item in raw]
         except ValidationError as exc:
             raise Unprocessable("An event is not a valid CloudEvent.") from exc
         results = await receive_batch(session, tables, handlers, events, batch_handlers)
-        for event, result in zip(events, results, strict=True):
-            received.labels(event.type, result.status).inc()
-        return EventResults(results=results)
+        outcomes = Counter_(
+            (event.type, result.status) for event, result in zip(events, results, strict=True)
+        )
+        for (event_type, status), count in outcomes.items():
+            received.labels(event_type, status).inc(count)
+        # Serialized here, once: returned as the model, FastAPI would validate the results
+        # again against the response model before serializing them (the schema is the same).
+        return Response(
+            EventResults(results=results).model_dump_json(), media_type="application/json"
+        )
 
     return router

@@ -22,7 +22,7 @@ import lzma
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -148,6 +148,11 @@ class Row:
             if value:
                 yield column, value
 
+    def joined(self) -> str:
+        """Every value of the row, named columns or not, in one string (for a check that
+        finds nothing in any of them at once)."""
+        return ",".join(self._values)
+
     def __getitem__(self, column: str) -> str:
         for position in self._index[column]:
             if position < len(self._values):
@@ -180,16 +185,39 @@ class CsvFile:
     unknown_columns: list[str] = field(default_factory=list)
     missing_columns: list[str] = field(default_factory=list)
 
-    def iter_rows(self) -> Iterator[tuple[int, Row]]:
+    def iter_rows(self, wanted: Callable[[str], bool] | None = None) -> Iterator[tuple[int, Row]]:
+        """`wanted`: only the rows whose CHILD it accepts (checked before the row is made)."""
         index = _index(self.columns)
         header_seen = False
-        for line, cells in _records(self.content, self.encoding):
+        if wanted is None:
+            for line, cells in _records(self.content, self.encoding):
+                if not any(cells):
+                    continue
+                if not header_seen:
+                    header_seen = True
+                    continue
+                yield line, Row(index, cells)
+            return
+        child_at = index.get("CHILD", ())
+        reader = csv.reader(
+            io.TextIOWrapper(io.BytesIO(self.content), encoding=self.encoding, newline="")
+        )
+        for values in reader:
+            if header_seen:
+                child = ""  # as Row.get("CHILD") reads it
+                for position in child_at:
+                    if position < len(values):
+                        child = values[position].strip()
+                        break
+                if not wanted(child):
+                    continue
+            cells = [value.strip() for value in values]
             if not any(cells):
                 continue
             if not header_seen:
                 header_seen = True
                 continue
-            yield line, Row(index, cells)
+            yield reader.line_num, Row(index, cells)
 
 
 class UnreadableUpload(ValueError):

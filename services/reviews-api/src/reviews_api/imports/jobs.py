@@ -72,10 +72,12 @@ async def create_job(
     session.add(job)
     await session.flush()
     for position, upload in enumerate(files):
+        # One statement a file: a statement holding every file at once costs several copies
+        # of the whole return in memory while it is sent (bench/import_903_bench.py).
         session.add(
             ImportUpload(job_id=job.id, position=position, name=upload.name, content=upload.content)
         )
-    await session.flush()
+        await session.flush()
     return job
 
 
@@ -229,10 +231,11 @@ async def _run(
             )
             await _report(session, job_id, progress)
     else:
-        tally.restore(saved, read.children[: chunks_done * int(saved.get("chunk", CHUNK))])
+        done = chunks_done * int(saved.get("chunk", CHUNK))
+        tally.restore(saved, await asyncio.to_thread(_external_ids, read, done))
     size = tally.chunk
     for number, start in enumerate(range(chunks_done * size, len(read.children), size)):
-        chunk = read.children[start : start + size]
+        chunk = await asyncio.to_thread(_children, read, start, start + size)
         async with database.transaction() as session:
             await lease.fence(session)
             loaded = await load_children(session, chunk, settings)
@@ -260,6 +263,21 @@ async def _run(
         )
         await leases.forget_files(session, job_id)
         await _report(session, job_id, progress)
+
+
+def _children(read: ReadReturn, start: int, stop: int) -> list[ChildPlan]:
+    """The plans of children `start` to `stop`: for a large return, unpacked a part at a time
+    (ssda903.PartedChildren), in a thread as the reading was."""
+    return list(read.children[start:stop])
+
+
+def _external_ids(read: ReadReturn, stop: int) -> list[str]:
+    """The external ids of the first `stop` children, a chunk's plans at a time."""
+    return [
+        plan.external_id
+        for start in range(0, stop, CHUNK)
+        for plan in _children(read, start, min(start + CHUNK, stop))
+    ]
 
 
 class _Tally:
@@ -299,9 +317,9 @@ class _Tally:
             "chunk": self.chunk,
         }
 
-    def restore(self, saved: dict[str, Any], done: list[ChildPlan]) -> None:
-        """The tally as the last committed chunk left it; `done`: the children of the chunks
-        committed, each loaded unless the load refused it."""
+    def restore(self, saved: dict[str, Any], done: list[str]) -> None:
+        """The tally as the last committed chunk left it; `done`: the children (external ids)
+        of the chunks committed, each loaded unless the load refused it."""
         self.positions = int(saved["positions"])
         self.outcomes = Counter(saved["outcomes"])
         self.changes = Counter(saved["changes"])
@@ -309,7 +327,7 @@ class _Tally:
         self.refused = list(saved["refused"])
         self.chunk = int(saved.get("chunk", CHUNK))
         refused = set(self.refused)
-        self.loaded = {plan.external_id for plan in done if plan.external_id not in refused}
+        self.loaded = {child for child in done if child not in refused}
 
     def progress(self) -> dict[str, int]:
         done = sum(self.outcomes.values())

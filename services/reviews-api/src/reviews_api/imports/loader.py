@@ -12,6 +12,11 @@ refused child leaves nothing behind. A chunk of accepted children is then writte
 savepoint; if the database still refuses it (a concurrent import, an episode deleted as a
 mistake), the chunk is written again a child at a time, each in its own savepoint, and only the
 children the database refuses are reported.
+
+A child not yet held (a first load) is written without ORM objects: its rows go in with one
+`COPY` per table on PostgreSQL (a Core executemany elsewhere) per chunk, its reviews assessed
+by the same `assess_chain`, and its aggregates marked changed for the events published at
+commit, as the ORM's flush would have marked them. Children already held take the ORM path.
 """
 
 from __future__ import annotations
@@ -19,20 +24,27 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+import asyncpg
+from sqlalchemy import ARRAY, String, Table, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.db import id_in
+from iro_kit.events.tracking import CHANGED_KEY, PUBLISHER_KEY, Aggregate
 from iro_kit.schedule import ScheduleRules
 from reviews_api.casefile import CaseFile, load_casefiles, lock_children
 from reviews_api.imports.dates import format_date
-from reviews_api.imports.plan import ChildPlan, EpisodePlan, ImportIssue
+from reviews_api.imports.plan import OUTCOME_FLAGS, ChildPlan, EpisodePlan, ImportIssue
 from reviews_api.models import AnnualOutcome, Child, Episode, Review
 from reviews_api.reviews.chain import assess_chain
 
+_CHILD = cast(Table, Child.__table__)
+_EPISODE = cast(Table, Episode.__table__)
+_REVIEW = cast(Table, Review.__table__)
+_OUTCOME = cast(Table, AnnualOutcome.__table__)
 _EPISODE_FIELDS = ("end_on", "reason_new_episode", "legal_status", "placement", "reason_ended")
 
 
@@ -62,10 +74,8 @@ async def load_children(
 ) -> list[ChildLoaded]:
     # Locked here, outside the savepoints, so that rolling one back keeps the locks: the retry
     # below never re-takes them one at a time in plan order (a deadlock with another writer).
-    found = await session.scalars(
-        select(Child.id).where(id_in(session, Child.external_id, [p.external_id for p in plans]))
-    )
-    await lock_children(session, list(found))
+    found = await _held(session, [p.external_id for p in plans])
+    await lock_children(session, list(found.values()))
     try:
         async with session.begin_nested():
             return await _load_together(session, plans, settings)
@@ -84,19 +94,17 @@ async def load_children(
 async def _load_together(
     session: AsyncSession, plans: list[ChildPlan], settings: LoadSettings
 ) -> list[ChildLoaded]:
-    found = await session.execute(
-        select(Child.external_id, Child.id).where(
-            id_in(session, Child.external_id, [p.external_id for p in plans])
-        )
-    )
-    ids = {external_id: child_id for external_id, child_id in found}
+    ids = await _held(session, [p.external_id for p in plans])
     casefiles = await load_casefiles(session, ids.values(), for_update=True)
     outcomes = await _outcomes_of(session, list(ids.values()), settings.year_ending)
-    results, accepted = [], []
+    results, accepted, new = [], [], []
     for plan in plans:
         casefile = casefiles.get(ids[plan.external_id]) if plan.external_id in ids else None
         result = ChildLoaded(plan.external_id, "created" if casefile is None else "unchanged")
         results.append(result)
+        if casefile is None and _bulk_ok(plan):
+            new.append((plan, result))
+            continue
         try:
             _check_against_held(plan, casefile)
         except _Refused as refused:
@@ -106,15 +114,206 @@ async def _load_together(
         if casefile is None:
             casefile = _new_child(session, plan)
         accepted.append((plan, casefile, result))
-    await session.flush()  # children first: their records refer to them
-    for plan, casefile, result in accepted:
-        _apply_records(session, plan, casefile, result, settings)
-        _apply_outcome(session, plan, casefile.child.id, outcomes, result, settings)
-        assess_chain(casefile, settings.rules)
-        if result.outcome == "unchanged" and result.changes:
-            result.outcome = "updated"
-    await session.flush()
+    if accepted:
+        await session.flush()  # children first: their records refer to them
+        for plan, casefile, result in accepted:
+            _apply_records(session, plan, casefile, result, settings)
+            _apply_outcome(session, plan, casefile.child.id, outcomes, result, settings)
+            assess_chain(casefile, settings.rules)
+            if result.outcome == "unchanged" and result.changes:
+                result.outcome = "updated"
+        await session.flush()
+    if new:
+        await _insert_new(session, new, settings)
     return results
+
+
+async def _held(session: AsyncSession, external_ids: list[str]) -> dict[str, uuid.UUID]:
+    """The ids of the children already held, by external id. On PostgreSQL a join to the list
+    unnested: `external_id = ANY(:ids)` is planned as a scan of the whole table while it has no
+    statistics (a first load), 500 comparisons a row, each chunk slower than the last."""
+    if session.get_bind().dialect.name != "postgresql":
+        query = select(Child.external_id, Child.id).where(Child.external_id.in_(external_ids))
+    else:
+        wanted = (
+            func.unnest(bindparam(None, external_ids, type_=ARRAY(String)))
+            .table_valued("external_id")
+            .render_derived()
+        )
+        query = select(Child.external_id, Child.id).join(
+            wanted, Child.external_id == wanted.c.external_id
+        )
+    return {external_id: child_id for external_id, child_id in await session.execute(query)}
+
+
+def _bulk_ok(plan: ChildPlan) -> bool:
+    """A new child whose rows can be written with bulk inserts: one episode per start date and
+    one review per date, as the reader ensures (anything else takes the ORM path, which matches
+    a second episode or review of a date to the first)."""
+    starts = {e.start_on for e in plan.episodes}
+    held = {r.held_on for r in plan.reviews}
+    return len(starts) == len(plan.episodes) and len(held) == len(plan.reviews)
+
+
+@dataclass(slots=True)
+class _NewEpisode:
+    """What `assess_chain` reads of an episode not yet written."""
+
+    start_on: date
+    end_on: date | None
+    legal_status: str
+    reason_new_episode: str
+
+
+@dataclass(slots=True)
+class _NewReview:
+    """What `assess_chain` reads and sets of a review not yet written."""
+
+    id: uuid.UUID
+    held_on: date
+    series_started_on: date | None = None
+    period_started_on: date | None = None
+    sequence: str | None = None
+    due_by: date | None = None
+    in_timescale: bool | None = None
+    late_reason: str | None = None
+    late_reason_text: str | None = None
+
+
+_CHILD_COLUMNS = ("id", "external_id", "date_of_birth", "sex", "version")
+_EPISODE_COLUMNS = (
+    "id",
+    "child_id",
+    "external_id",
+    "start_on",
+    "end_on",
+    "reason_new_episode",
+    "legal_status",
+    "placement",
+    "reason_ended",
+    "version",
+)
+_REVIEW_COLUMNS = (
+    "id",
+    "child_id",
+    "held_on",
+    "participation_code",
+    "created_by",
+    "version",
+    "period_started_on",
+    "sequence",
+    "due_by",
+    "in_timescale",
+)
+_OUTCOME_COLUMNS = ("id", "child_id", "year_ending", "sdq_score", "sdq_reason", *OUTCOME_FLAGS)
+_STAMPS = ("created_at", "updated_at")
+
+
+async def _insert_new(
+    session: AsyncSession, new: list[tuple[ChildPlan, ChildLoaded]], settings: LoadSettings
+) -> None:
+    """Write children not yet held a table at a time (a `COPY` on PostgreSQL, a Core
+    executemany elsewhere), not as ORM objects: the rows the ORM path would write, their
+    reviews assessed by the same `assess_chain`, and the same aggregates marked changed for the
+    events published at commit (iro_kit.events.tracking)."""
+    now = datetime.now(UTC)  # the models' created_at and updated_at, set in Python as they are
+    stamps = (now, now)
+    children: list[tuple[Any, ...]] = []
+    episodes: list[tuple[Any, ...]] = []
+    reviews: list[tuple[Any, ...]] = []
+    outcomes: list[tuple[Any, ...]] = []
+    changed: list[Aggregate] = []
+    recorded_by, year_ending = settings.recorded_by, settings.year_ending
+    for plan, result in new:
+        child_id = uuid.uuid4()
+        child = plan.external_id
+        children.append((child_id, child, plan.date_of_birth, plan.sex, 1, *stamps))
+        changed.append(("child.changed", child_id))
+        facts = []
+        for e in plan.episodes:
+            episodes.append(
+                (
+                    uuid.uuid4(),
+                    child_id,
+                    e.external_id(child),
+                    e.start_on,
+                    e.end_on,
+                    e.reason_new_episode,
+                    e.legal_status,
+                    e.placement,
+                    e.reason_ended,
+                    1,
+                    *stamps,
+                )
+            )
+            facts.append(_NewEpisode(e.start_on, e.end_on, e.legal_status, e.reason_new_episode))
+        if plan.episodes:
+            result.changes["episodes.created"] += len(plan.episodes)
+        held = [_NewReview(uuid.uuid4(), r.held_on) for r in plan.reviews]
+        if held:
+            result.changes["reviews.created"] += len(held)
+        casefile = CaseFile(cast(Child, None), cast(list[Episode], facts), cast(list[Review], held))
+        assess_chain(casefile, settings.rules)  # the pure schedule, as on the ORM path
+        for review, planned in zip(held, plan.reviews, strict=True):
+            reviews.append(
+                (
+                    review.id,
+                    child_id,
+                    review.held_on,
+                    planned.participation_code,
+                    recorded_by,
+                    1,
+                    review.period_started_on,
+                    review.sequence,
+                    review.due_by,
+                    review.in_timescale,
+                    *stamps,
+                )
+            )
+            changed.append(("review.changed", review.id))
+        if plan.outcome is not None:
+            outcome = plan.outcome
+            flags = [outcome.flags.get(name) for name in OUTCOME_FLAGS]
+            outcomes.append(
+                (
+                    uuid.uuid4(),
+                    child_id,
+                    year_ending,
+                    outcome.sdq_score,
+                    outcome.sdq_reason,
+                    *flags,
+                    *stamps,
+                )
+            )
+            result.changes["outcomes.created"] += 1
+    for table, columns, rows in (
+        (_CHILD, _CHILD_COLUMNS, children),  # children first: their records refer to them
+        (_EPISODE, _EPISODE_COLUMNS, episodes),
+        (_REVIEW, _REVIEW_COLUMNS, reviews),
+        (_OUTCOME, _OUTCOME_COLUMNS, outcomes),
+    ):
+        if rows:
+            await _write_rows(session, table, (*columns, *_STAMPS), rows)
+    if session.info.get(PUBLISHER_KEY) is not None:  # as the flush hook marks ORM objects
+        session.info.setdefault(CHANGED_KEY, set()).update(changed)
+
+
+async def _write_rows(
+    session: AsyncSession, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert rows in the session's transaction (its open savepoint). A refusal by the database
+    is an IntegrityError, whichever way the rows went, for `load_children` to retry."""
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        await connection.execute(
+            insert(table), [dict(zip(columns, row, strict=True)) for row in rows]
+        )
+        return
+    raw = (await connection.get_raw_connection()).driver_connection
+    try:
+        await raw.copy_records_to_table(table.name, records=rows, columns=list(columns))
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(f"COPY {table.name}", None, exc) from exc
 
 
 async def _outcomes_of(

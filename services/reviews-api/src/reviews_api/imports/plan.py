@@ -6,6 +6,7 @@ Plain values, no database: the loader applies a `ChildPlan`; the job stores `Imp
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -127,7 +128,7 @@ class ReadReturn:
     """A return read and checked: the children ready to load and everything found wrong."""
 
     files: list[FileReport]
-    children: list[ChildPlan]
+    children: Sequence[ChildPlan]  # a list, or for a large return ssda903.PartedChildren
     issues: list[ImportIssue]
     rejected_children: set[str]
     year_ending: date

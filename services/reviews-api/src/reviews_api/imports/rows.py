@@ -6,6 +6,8 @@ any of a child's rows marks the child rejected.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -57,6 +59,10 @@ class RowChecker:
         self.issues: list[ImportIssue] = []
         self.rejected: set[str] = set()
         self.reports: dict[str, FileReport] = {}
+        # Reading a part of a large return (ssda903.read_return): only the rows of the part's
+        # children are read, and the file-level problems only with the first part.
+        self.wanted: Callable[[str], bool] | None = None
+        self.first_part = True
 
     # -- problems --------------------------------------------------------------------------
 
@@ -82,7 +88,12 @@ class RowChecker:
             self.rejected.add(child)
 
     def _file_issue(self, file: CsvFile, code: str, message: str) -> None:
-        self.issues.append(ImportIssue(file.name, 1, None, None, code, message))
+        if self.first_part:
+            self.issues.append(ImportIssue(file.name, 1, None, None, code, message))
+
+    def _rows(self, file: CsvFile) -> Iterator[tuple[int, Row]]:
+        """The file's rows, or the part's rows of it: those whose CHILD is a child of the part."""
+        return file.iter_rows(self.wanted)
 
     # -- files -----------------------------------------------------------------------------
 
@@ -102,9 +113,12 @@ class RowChecker:
                     report.note = f"Columns not used: {', '.join(file.unknown_columns)}."
         if FileKind.header not in chosen and any(f.kind in LOADED_KINDS for f in files):
             message = "The return has no usable Header file: no child can be loaded without it."
-            self.issues.append(ImportIssue(None, None, None, None, "missing_header", message))
+            if self.first_part:
+                self.issues.append(ImportIssue(None, None, None, None, "missing_header", message))
         for file in chosen.values():
             for line, child in file.too_long_lines:
+                if self.wanted is not None and not self.wanted(child):
+                    continue
                 message = "The row has more values than the file has columns."
                 self._issue(file, line, child, None, "too_many_values", message)
         return chosen
@@ -137,8 +151,12 @@ class RowChecker:
 
     def _child(self, file: CsvFile, line: int, row: Row) -> str | None:
         child = row.get("CHILD", "")
+        if refused_character(row.joined(), single_line=True) is None:
+            columns: Iterator[tuple[str, str]] = iter(())  # no value holds one: nothing to name
+        else:
+            columns = row.items()
         child_is_text = refused_character(child, single_line=True) is None
-        for column, value in row.items():
+        for column, value in columns:
             # One rule for text on both back ends (iro_kit.text): PostgreSQL cannot store NUL,
             # so a row holding a control character is held back here, alike on SQLite.
             character = refused_character(value, single_line=True)
@@ -150,6 +168,7 @@ class RowChecker:
                 )
                 self._issue(file, line, clean, column, "control_character", message)
                 return None
+        child = sys.intern(child)  # one string for a child's every row, plan and count
         self.reports[file.name].rows_by_child[child] += 1
         if not child:
             self._issue(file, line, None, "CHILD", "required", "CHILD is required.")
@@ -226,7 +245,7 @@ class RowChecker:
                 rule=rule,
             )
             return None
-        return value
+        return sys.intern(value)  # a few codes, in many plans
 
     def _known_child(
         self,
@@ -274,7 +293,7 @@ class RowChecker:
         header: dict[str, HeaderRow] = {}
         if file is None:
             return header
-        for line, row in file.iter_rows():
+        for line, row in self._rows(file):
             child = self._child(file, line, row)
             if child is None:
                 continue

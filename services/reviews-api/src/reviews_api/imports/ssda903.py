@@ -7,7 +7,11 @@ left out of the plans entirely (never half-loaded); every other child is planned
 
 from __future__ import annotations
 
+import marshal
+import zlib
+from collections.abc import Callable, Sequence
 from datetime import date
+from typing import overload
 
 from iro_kit.errors import ProblemError
 from iro_kit.schedule import EpisodeFacts, PeriodOfCare, periods_of_care
@@ -20,6 +24,7 @@ from reviews_api.imports.plan import (
     OUTCOME_FLAGS,
     ChildPlan,
     EpisodePlan,
+    FileReport,
     ImportIssue,
     OutcomePlan,
     ReadReturn,
@@ -40,15 +45,206 @@ FLAG_VALUES = {"0": False, "1": True}
 MAX_PLACE = 3
 
 
+PART = 10_000  # Header children per part of a larger return
+
+
 def read_return(uploads: list[Upload], today: date, year_ending: date | None = None) -> ReadReturn:
     """Read the uploaded files (CSVs, or zips of them) as one return.
 
     `year_ending` is 31 March of the collection year: the year's codes and DfE rules apply, and
     OC2 rows are dated by it. By default it is the 31 March on or after the latest DECOM in the
     Episodes file (and the return says it was inferred).
+
+    A return of more than `PART` children is read a part of its Header at a time (every check
+    is of one child's rows, or of a file), so that what is held does not grow with the file as
+    fast: every problem is found, as one reading finds it, before the first child is loaded;
+    each part's plans are kept packed and unpacked as the loader reaches them
+    (`ReadReturn.children` is then a `PartedChildren`).
     """
     files = [read_csv(upload) for upload in _distinct_names(unpack(uploads))]
-    return _Checker(today).read(files, year_ending)
+    header = _header_file(files)
+    if header is None or header.row_count <= PART:
+        return _Checker(today).read(files, year_ending)
+    return _read_in_parts(files, header, today, year_ending)
+
+
+def _header_file(files: list[CsvFile]) -> CsvFile | None:
+    """The Header file that will be read, if any (the first usable one, as `_choose` picks)."""
+    for file in files:
+        if file.kind is FileKind.header and not file.missing_columns:
+            return file
+    return None
+
+
+class _Parts:
+    """Which part each child's rows belong to: a Header child by its place in the Header (so
+    the parts, in order, give the children in the Header's order), any other by a hash."""
+
+    def __init__(self, header: CsvFile, size: int) -> None:
+        self.size = size
+        self.position: dict[str, int] = {}
+        for _, row in header.iter_rows():
+            self.position.setdefault(row.get("CHILD", ""), len(self.position))
+        self.count = max(1, -(-len(self.position) // size))
+
+    def wanted(self, part: int) -> Callable[[str], bool]:
+        names = {c for c, at in self.position.items() if at // self.size == part}
+        position, count = self.position, self.count
+
+        def wanted(child: str) -> bool:  # the part of a Header child, or of another by hash
+            if child in names:
+                return True
+            return child not in position and _hash(child) % count == part
+
+        return wanted
+
+
+def _hash(child: str) -> int:
+    return zlib.crc32(child.encode("utf-8", "surrogatepass"))
+
+
+def _read_part(
+    files: list[CsvFile], parts: _Parts, part: int, today: date, year_ending: date | None
+) -> ReadReturn:
+    checker = _Checker(today)
+    checker.wanted = parts.wanted(part)
+    checker.first_part = part == 0
+    return checker.read(files, year_ending)
+
+
+def _read_in_parts(
+    files: list[CsvFile], header: CsvFile, today: date, year_ending: date | None
+) -> ReadReturn:
+    parts = _Parts(header, PART)
+    issues: list[ImportIssue] = []
+    rejected: set[str] = set()
+    reports: list[FileReport] = []
+    packed: list[tuple[int, bytes]] = []
+    inferred = False
+    for part in range(parts.count):
+        read = _read_part(files, parts, part, today, year_ending)
+        if part == 0:
+            # The year as the first part inferred it (or made it a year described): the same
+            # for every part, and its warning given once.
+            year_ending, inferred, reports = read.year_ending, read.year_inferred, read.files
+        else:
+            for report, more in zip(reports, read.files, strict=True):
+                report.rows_by_child.update(more.rows_by_child)
+                report.problem_lines.update(more.problem_lines)
+        issues.extend(read.issues)
+        rejected.update(read.rejected_children)
+        packed.append((len(read.children), _pack(list(read.children))))
+        del read  # one part's plans and checks held at a time
+    assert year_ending is not None
+    issues.sort(key=lambda i: (i.file or "", i.line or 0))  # as one read sorts them
+    return ReadReturn(reports, PartedChildren(packed), issues, rejected, year_ending, inferred)
+
+
+def _pack(plans: list[ChildPlan]) -> bytes:
+    """A part's plans as compressed plain values (a few bytes a row), until they are loaded."""
+    values = [
+        (
+            p.external_id,
+            p.date_of_birth.toordinal(),
+            p.sex,
+            p.file,
+            p.line,
+            [
+                (
+                    e.start_on.toordinal(),
+                    e.end_on and e.end_on.toordinal(),
+                    e.reason_new_episode,
+                    e.legal_status,
+                    e.placement,
+                    e.reason_ended,
+                    e.file,
+                    e.line,
+                )
+                for e in p.episodes
+            ],
+            [(r.held_on.toordinal(), r.participation_code, r.file, r.line) for r in p.reviews],
+            _packed_outcome(p.outcome),
+        )
+        for p in plans
+    ]
+    return zlib.compress(marshal.dumps(values), 1)
+
+
+def _packed_outcome(outcome: OutcomePlan | None) -> tuple[object, ...] | None:
+    if outcome is None:
+        return None
+    return (outcome.sdq_score, outcome.sdq_reason, outcome.flags, outcome.file, outcome.line)
+
+
+def _unpack(packed: bytes) -> list[ChildPlan]:
+    days: dict[int, date] = {}
+
+    def day(ordinal: int) -> date:
+        found = days.get(ordinal)
+        if found is None:
+            found = days[ordinal] = date.fromordinal(ordinal)
+        return found
+
+    plans = []
+    values = marshal.loads(zlib.decompress(packed))  # noqa: S302 (this process's own _pack)
+    for child, born, sex, file, line, episodes, reviews, outcome in values:
+        plan = ChildPlan(child, day(born), sex, file, line)
+        plan.episodes = [
+            EpisodePlan(day(start), end and day(end), rne, ls, place, rec, e_file, e_line)
+            for start, end, rne, ls, place, rec, e_file, e_line in episodes
+        ]
+        plan.reviews = [
+            ReviewPlan(day(held), code, r_file, r_line) for held, code, r_file, r_line in reviews
+        ]
+        if outcome is not None:
+            plan.outcome = OutcomePlan(*outcome)
+        plans.append(plan)
+    return plans
+
+
+class PartedChildren(Sequence[ChildPlan]):
+    """The children of a return read in parts, in the Header's order: each part's plans kept
+    packed (`_pack`), unpacked when a slice reaches them; only the last part is kept unpacked."""
+
+    def __init__(self, packed: list[tuple[int, bytes]]) -> None:
+        self._packed = [data for _, data in packed]
+        self._starts = [0]
+        for count, _ in packed:
+            self._starts.append(self._starts[-1] + count)
+        self._kept: tuple[int, list[ChildPlan]] | None = None
+
+    def _part(self, part: int) -> list[ChildPlan]:
+        if self._kept is None or self._kept[0] != part:
+            self._kept = None  # let the last part go before unpacking the next
+            self._kept = (part, _unpack(self._packed[part]))
+        return self._kept[1]
+
+    def __len__(self) -> int:
+        return self._starts[-1]
+
+    @overload
+    def __getitem__(self, index: int) -> ChildPlan: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[ChildPlan]: ...
+
+    def __getitem__(self, index: int | slice) -> ChildPlan | list[ChildPlan]:
+        if isinstance(index, int):
+            at = index + len(self) if index < 0 else index
+            if not 0 <= at < len(self):
+                raise IndexError(index)
+            return self[at : at + 1][0]
+        start, stop, step = index.indices(len(self))
+        if step != 1:
+            return [self[n] for n in range(start, stop, step)]
+        plans: list[ChildPlan] = []
+        for part in range(len(self._starts) - 1):
+            first, end = self._starts[part], self._starts[part + 1]
+            if end <= start or first >= stop or first == end:
+                continue
+            taken = self._part(part)
+            plans.extend(taken[max(start, first) - first : min(stop, end) - first])
+        return plans
 
 
 def _distinct_names(uploads: list[Upload]) -> list[Upload]:
@@ -126,7 +322,7 @@ class _Checker(RowChecker):
         broken: set[str] = set()
         if file is None:
             return episodes, broken
-        for line, row in file.iter_rows():
+        for line, row in self._rows(file):
             child = self._child(file, line, row)
             if child is None:
                 continue
@@ -280,7 +476,7 @@ class _Checker(RowChecker):
             for child, plans in episodes.items()
         }
         held: dict[tuple[str, date], int] = {}
-        for line, row in file.iter_rows():
+        for line, row in self._rows(file):
             review = self._review(file, line, row, header, has_header, held)
             if review is None:
                 continue
@@ -369,7 +565,7 @@ class _Checker(RowChecker):
         outcomes: dict[str, OutcomePlan] = {}
         if file is None:
             return outcomes
-        for line, row in file.iter_rows():
+        for line, row in self._rows(file):
             child = self._child(file, line, row)
             if child is None:
                 continue
