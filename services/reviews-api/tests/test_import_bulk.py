@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from iro_kit.events.routing import EventRoute
 from iro_kit.migrations import upgrade_to_head
-from iro_kit.testing import create_postgres_database, drop_postgres_database, postgres_admin_url
+from iro_kit.testing import empty_database
 from reviews_api.app import SPEC, create_app
 from reviews_api.imports import loader
 from reviews_api.models import EVENT_TABLES, AnnualOutcome, Child, Episode, ImportProblem, Review
@@ -37,15 +37,8 @@ CLOCK = ("created_at", "updated_at")
 @pytest.fixture
 def second_database_url(tmp_path: Path) -> Iterator[str]:
     """Another empty database of the same kind as `database_url`."""
-    admin_url = postgres_admin_url()
-    if admin_url is None:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'second.db'}"
-        return
-    url = create_postgres_database(admin_url)
-    try:
+    with empty_database(tmp_path, "second.db") as url:
         yield url
-    finally:
-        drop_postgres_database(admin_url, url)
 
 
 def _app(url: str) -> TestClient:

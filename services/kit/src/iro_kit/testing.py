@@ -11,6 +11,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,20 +71,28 @@ def drop_postgres_database(admin_url: str, url: str) -> None:
     asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """An empty database for one test: PostgreSQL when configured, else a SQLite file."""
+@contextmanager
+def empty_database(tmp_path: Path, name: str = "test.db") -> Iterator[str]:
+    """An empty database: PostgreSQL when configured (made, then dropped), else the SQLite
+    file `name` under `tmp_path`."""
     admin_url = postgres_admin_url()
     if admin_url is None:
         if "postgres" in os.environ.get(REQUIRE_ENV, ""):
             pytest.fail(f"postgres is required in this run but {POSTGRES_ENV} is not set")
-        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        yield f"sqlite+aiosqlite:///{tmp_path / name}"
         return
     url = create_postgres_database(admin_url)
     try:
         yield url
     finally:
         drop_postgres_database(admin_url, url)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database for one test: PostgreSQL when configured, else a SQLite file."""
+    with empty_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
