@@ -327,7 +327,10 @@ def worklist_figures(runs: list[Run]) -> list[Figure]:
         for key, what in (
             ("worklist_one_iro", "one IRO's worklist"),
             ("child_schedule", "child schedule read"),
+            ("child_read", "child record read (token, audit, one row)"),
         ):
+            if key not in wrk:  # recorded before the record read was measured
+                continue
             w = wrk[key]
             figures.append(
                 Figure(

@@ -9,10 +9,13 @@ through the IROs. Writes bench/results/worklist.json. Target: p95 under 25 ms.
 Also, in the same run: the whole authority's worklist (no `iro_id`, `--whole-requests`
 times), and with `--wrk-seconds N` a concurrent mode: wrk with 16 connections for N seconds
 each through nginx (the deploy/gateway templates, `iro_local.topology.start_gateway`) against
-reviews-api, for the one-IRO worklist (cycling IROs) and the child schedule read
-(`GET /reviews/v1/children/{id}/schedule`, cycling children), and as the baseline a bare
+reviews-api, for the one-IRO worklist (cycling IROs), the child schedule read
+(`GET /reviews/v1/children/{id}/schedule`, cycling children) and the child record read
+(`GET /reviews/v1/children/{id}`: the service's floor, one row behind the token check, the
+middleware and the audit record every read of a child writes), and as the baseline a bare
 FastAPI endpoint doing one primary-key query (async SQLAlchemy, the same database, the same
-uvicorn settings) behind the same nginx at the same concurrency: rps and p50/p95/p99.
+uvicorn settings and connection pool) behind the same nginx at the same concurrency: rps and
+p50/p95/p99.
 
     uv run python bench/worklist_bench.py --postgres-url postgresql://postgres@127.0.0.1:54329/postgres
     uv run python bench/worklist_bench.py --children 10000 --wrk-seconds 5   # needs wrk, nginx
@@ -276,7 +279,14 @@ def bare_app(database_url: str):
 
     from iro_kit.db import create_engine
 
-    engine = create_engine(database_url)
+    # The service's connection pool (its settings' defaults), so neither opens connections
+    # per request at this concurrency: the default 5 + 10 would, and the baseline would be slow.
+    fields = Settings.model_fields
+    engine = create_engine(
+        database_url,
+        pool_size=fields["database_pool_size"].default,
+        max_overflow=fields["database_max_overflow"].default,
+    )
     app = FastAPI()
     query = text("SELECT id, external_id, date_of_birth FROM child WHERE id = :id")
 
@@ -339,12 +349,14 @@ def concurrent(
                     for i in iro_ids
                 ]
                 schedule = [f"/reviews/v1/children/{c}/schedule?as_at={as_at}" for c in children]
+                record = [f"/reviews/v1/children/{c}" for c in children]
                 bare_paths = [f"{BARE_PREFIX}/{c}" for c in children]
                 found = {}
                 for name, paths in (
                     ("bare_pk", bare_paths),
                     ("worklist_one_iro", worklist),
                     ("child_schedule", schedule),
+                    ("child_read", record),
                 ):
                     run_wrk(gateway.url, paths, 1, directory, name)  # warm up
                     found[name] = run_wrk(gateway.url, paths, seconds, directory, name)
@@ -359,6 +371,7 @@ def concurrent(
         **found,
         "rps_ratio_bare_to_worklist": round(base / found["worklist_one_iro"]["rps"], 1),
         "rps_ratio_bare_to_schedule": round(base / found["child_schedule"]["rps"], 1),
+        "rps_ratio_bare_to_child_read": round(base / found["child_read"]["rps"], 1),
     }
 
 

@@ -20,9 +20,11 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, InternalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from iro_kit import db
 from iro_kit.app import ServiceSpec, create_service_app
 from iro_kit.db import SessionDep, is_sqlite, normalise_url
 from iro_kit.errors import database_unavailable, transaction_conflict
@@ -169,6 +171,10 @@ def _fault_router(raisers: dict[str, Callable[[], BaseException]]) -> APIRouter:
         if when == "between":
             await session.execute(text("SELECT 1"))
         # when == "commit": the dependency's commit meets the closed connection.
+
+    @router.get("/backend")
+    async def backend(session: SessionDep) -> int:
+        return int(await session.scalar(text("SELECT pg_backend_pid()")) or 0)
 
     @router.get("/deadlock")
     async def deadlock(session: SessionDep) -> None:
@@ -381,3 +387,62 @@ def test_a_real_deadlock_on_postgres_is_503_and_a_retry_succeeds(postgres_api: T
     """A deadlock PostgreSQL broke by rolling this request back was a 500 (SQLSTATE 40P01)."""
     _assert_conflict(postgres_api.get("/kit/v1/deadlock"))
     assert postgres_api.get("/kit/health/ready").status_code == 200
+
+
+def _terminate_all(database_url: str) -> int:
+    """End every backend of the app's database (as a restart would) and wait until gone."""
+
+    async def terminate() -> int:
+        admin = postgres_admin_url()
+        assert admin is not None
+        connection = await asyncpg.connect(admin.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            name = make_url(normalise_url(database_url)).database
+            ended = await connection.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                name,
+            )
+        finally:
+            await connection.close()
+        await asyncio.sleep(0.2)  # the sockets are closed and seen closed
+        return int(ended)
+
+    return asyncio.run(terminate())
+
+
+def test_pooled_connections_ended_while_idle_are_replaced_not_lent_out(
+    postgres_api: TestClient, database_url: str
+) -> None:
+    """Without pre-ping's round trips (`iro_kit.db._check_out`), a restart's closed connections
+    are still never lent out: the requests after it succeed, on new backends."""
+    before = {postgres_api.get("/kit/v1/backend").json() for _ in range(3)}
+    assert _terminate_all(database_url) >= 1
+    after = [postgres_api.get("/kit/v1/backend") for _ in range(3)]
+    assert [r.status_code for r in after] == [200, 200, 200]
+    assert not before & {r.json() for r in after}
+
+
+def test_a_connection_in_steady_use_is_not_pinged_an_idle_one_is(
+    fault_app: Callable[..., FastAPI], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLAlchemy's pre-ping sent BEGIN, `;` and ROLLBACK before every request's statements."""
+    if is_sqlite(normalise_url(database_url)):
+        pytest.skip("needs PostgreSQL (IRO_TEST_POSTGRES_URL): the ping is asyncpg's")
+    app = fault_app()
+    sent: list[str] = []
+
+    def log_queries(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(lambda r: sent.append(r.query))
+
+    event.listen(app.state.database.engine.sync_engine, "connect", log_queries)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/kit/v1/backend").status_code == 200
+        sent.clear()
+        for _ in range(5):
+            assert client.get("/kit/v1/backend").status_code == 200
+        assert ";" not in sent
+        assert sent.count("BEGIN;") == 5  # each request's own transaction, no ping's
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
+        assert client.get("/kit/v1/backend").status_code == 200
+        assert ";" in sent

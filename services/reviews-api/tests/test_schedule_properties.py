@@ -1,11 +1,13 @@
 """Invariants of the schedule, checked over generated children (Hypothesis).
 
 A due date is never before the previous review; holding a review, or holding it later, never
-shortens the schedule; the reviews assessed are exactly those held in the current period.
+shortens the schedule; the reviews assessed are exactly those held in the current period; a
+schedule not asked to assess its reviews (the worklists') is the same but for them.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from hypothesis import given, settings
@@ -159,3 +161,32 @@ def test_reviews_assessed_are_those_held_in_the_current_period_by_as_at(
     assert (result.period.start, result.period.end) == (start, end)
     assert sorted(r.review.held_on for r in result.reviews) == sorted(expected)
     assert (result.next_review is None) == (end is not None)
+
+
+@EXAMPLES
+@given(
+    care_histories(),
+    st.sampled_from(["C1", "C2", "V2", "E1", "V3", "V4"]),
+    month_rules,
+    st.integers(0, 3),
+    st.one_of(st.none(), st.integers(-60, 120)),
+)
+def test_a_schedule_without_its_reviews_assessed_is_otherwise_the_same(
+    history: tuple[list[tuple[date, date | None]], list[date], date],
+    status: str,
+    rule: MonthRule,
+    repeated: int,
+    booked_in: int | None,
+) -> None:
+    """`compute_schedule(..., assess=False)` counts the held reviews instead of assessing each:
+    every field but `reviews` must be what the full schedule says, short breaks included, with
+    reviews held on the same day twice (the last one read is the previous review) and a booked
+    date before or after the last review."""
+    periods, held, as_at = history
+    episodes = [EpisodeFacts(start, end, status, "S") for start, end in periods]
+    reviews = [ReviewFacts(d, key=n) for n, d in enumerate(held + held[:repeated])]
+    booked = None if booked_in is None else as_at + timedelta(days=booked_in)
+    full = compute_schedule(episodes, reviews, RULES[rule], as_at, booked)
+    light = compute_schedule(episodes, reviews, RULES[rule], as_at, booked, assess=False)
+    assert light.reviews == ()
+    assert light == replace(full, reviews=())

@@ -250,3 +250,18 @@ def dispute_state(
         "dispute_version": len(actions),
         "history": actions,
     }
+
+
+def cloud_event(
+    event_type: str, subject: Any, version: int, state: dict[str, Any], time: str = ""
+) -> dict[str, Any]:
+    """A producer's event as it arrives: `state` at `version` (the relay's envelope)."""
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "/drp-api" if event_type == "dispute.changed" else "/reviews-api",
+        "type": event_type,
+        "subject": str(subject),
+        "time": time or "2026-11-26T10:00:00Z",
+        "data": {**state, "version": version},
+    }

@@ -35,6 +35,7 @@ from scorecard_api.models import (
 from scorecard_api.projections.handlers import batch_handlers, handlers
 
 from .conftest import DRP_RELAY, REVIEWS_RELAY, dispute_state
+from .conftest import cloud_event as event
 
 CHILD = uuid.UUID(int=0xC1)
 
@@ -42,20 +43,6 @@ CHILD = uuid.UUID(int=0xC1)
 @pytest.fixture
 def url(scorecard: TestClient, database_url: str) -> str:
     return database_url  # migrated by the `scorecard` fixture
-
-
-def event(
-    event_type: str, subject: Any, version: int, state: dict[str, Any], time: str = ""
-) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": str(uuid.uuid4()),
-        "source": "/drp-api" if event_type == "dispute.changed" else "/reviews-api",
-        "type": event_type,
-        "subject": str(subject),
-        "time": time or "2026-11-26T10:00:00Z",
-        "data": {**state, "version": version},
-    }
 
 
 def iro_event(iro_id: uuid.UUID, version: int, name: str, **extra: Any) -> dict[str, Any]:

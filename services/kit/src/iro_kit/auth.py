@@ -11,6 +11,8 @@ routes the request gate (iro_kit.middleware) verifies the token before the body 
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Annotated, Any
@@ -51,11 +53,25 @@ class Principal(BaseModel):
     issuer: str
 
 
+# Tokens verified recently, kept so that a client's every request is not verified again (a
+# signature check and the claims' rules: a tenth of a cheap read's time, more for RS256): up
+# to this many, each for at most VERIFIED_FOR_SECONDS and never past its own expiry.
+VERIFIED_TOKENS = 1024
+VERIFIED_FOR_SECONDS = 60.0
+
+
 class TokenVerifier:
-    """Verifies a bearer token against one service's settings."""
+    """Verifies a bearer token against one service's settings.
+
+    A token once verified is answered from memory, by its whole text (a changed signature or
+    claim is another token), until its `exp` (with the leeway PyJWT allows) or for
+    `VERIFIED_FOR_SECONDS`, whichever comes first; then it is verified afresh, so a key taken
+    out of the JWKS stops its tokens within a minute.
+    """
 
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
+        self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
         self._jwks: jwt.PyJWKClient | None = None
         if settings.jwt_jwks_url:
             self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=300)
@@ -77,6 +93,21 @@ class TokenVerifier:
         raise Unauthorized("No token verification key is configured.")
 
     async def verify(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None:
+            until, principal = known
+            if time.time() < until:
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
+        principal, expires = await self._verify(token)
+        self._verified[token] = (min(expires, time.time() + VERIFIED_FOR_SECONDS), principal)
+        if len(self._verified) > VERIFIED_TOKENS:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
+        """The caller a token names and when it stops being valid, or Unauthorized."""
         if len(token) > self._settings.jwt_max_token_bytes:
             raise Unauthorized("The bearer token is larger than this platform accepts.")
         try:
@@ -112,7 +143,7 @@ class TokenVerifier:
         if not isinstance(raw_roles, list):
             raise Unauthorized("The token's `roles` claim must be a list.")
         try:
-            return Principal(
+            principal = Principal(
                 subject=str(claims["sub"]),
                 name=claims.get("name"),
                 email=claims.get("email"),
@@ -121,6 +152,8 @@ class TokenVerifier:
             )
         except ValidationError as exc:
             raise Unauthorized("The token's claims are not of the expected types.") from exc
+        # PyJWT refuses the token once `exp` is more than the leeway ago.
+        return principal, float(claims["exp"]) + self._settings.jwt_leeway_seconds
 
     def _check_claims(self, claims: dict[str, Any]) -> None:
         """What PyJWT lets through: numeric strings as dates, an empty subject, any lifetime."""

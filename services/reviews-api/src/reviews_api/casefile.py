@@ -142,7 +142,10 @@ class CaseFacts:
     booked_for: date | None = None
 
     def schedule(self, rules: ScheduleRules, as_at: date) -> Schedule:
-        return compute_schedule(self.episodes, self.reviews, rules, as_at, self.booked_for)
+        """The schedule without its held reviews assessed (`Schedule.reviews` is empty)."""
+        return compute_schedule(
+            self.episodes, self.reviews, rules, as_at, self.booked_for, assess=False
+        )
 
 
 async def load_casefile(

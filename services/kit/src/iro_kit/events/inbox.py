@@ -24,8 +24,22 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Body, Depends, Request, Response
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import ARRAY, Table, and_, bindparam, func, insert, or_, select, true
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.auth import Principal, Role, require_roles
@@ -60,30 +74,45 @@ async def insert_rows(
     table: Table,
     rows: list[dict[str, Any]],
     conflict: Callable[[Any], Any] | None = None,
-) -> None:
+) -> Result[Any] | None:
     """INSERT `rows` (dicts with the same keys) in one statement, compiled once and cached.
 
     On PostgreSQL: `INSERT ... SELECT unnest(:a), unnest(:b), ...`, one array parameter per
     column, so the statement's text (and asyncpg's prepared statement) is the same whatever
     the number of rows; elsewhere an executemany of the one-row INSERT. A multi-row `VALUES`
     would be compiled anew for every batch. `conflict(statement)` may add an ON CONFLICT
-    clause to the dialect's insert (`statement.excluded` names the proposed row)."""
+    clause to the dialect's insert (`statement.excluded` names the proposed row), and a
+    RETURNING clause, whose rows the returned result holds (None when there are no rows)."""
     if not rows:
-        return
+        return None
     names = list(rows[0])
-    if session.get_bind().dialect.name == "postgresql":
-        source = select(
-            *(func.unnest(bindparam(f"u_{n}", type_=ARRAY(table.c[n].type))) for n in names)
-        )
-        statement = postgresql.insert(table).from_select(names, source)
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        arrays: dict[str, list[Any]] = {}
+        unnested = []
+        for n in names:
+            column, arrays[f"u_{n}"] = _unnested(table, n, [row[n] for row in rows], dialect)
+            unnested.append(column)
+        statement = postgresql.insert(table).from_select(names, select(*unnested))
         if conflict is not None:
             statement = conflict(statement)
-        await session.execute(statement, {f"u_{n}": [row[n] for row in rows] for n in names})
-        return
+        return await session.execute(statement, arrays)
     if conflict is None:
-        await session.execute(insert(table), rows)
-    else:
-        await session.execute(conflict(upsert_insert(session, table)), rows)
+        return await session.execute(insert(table), rows)
+    return await session.execute(conflict(upsert_insert(session, table)), rows)
+
+
+def _unnested(table: Table, name: str, values: list[Any], dialect: Any) -> tuple[Any, list[Any]]:
+    """`unnest(:u_<name>)` for one column, and the array bound to it. A JSON column's values
+    are lists or dicts, which an array parameter would take as dimensions of the array: they
+    go as text, serialised by the column type itself, and are cast back to it."""
+    column_type = table.c[name].type
+    if isinstance(column_type, JSON):
+        serialise = column_type.dialect_impl(dialect).bind_processor(dialect)
+        texts = [serialise(v) for v in values] if serialise else values
+        array = func.unnest(bindparam(f"u_{name}", type_=ARRAY(Text)))
+        return cast(array, column_type), texts
+    return func.unnest(bindparam(f"u_{name}", type_=ARRAY(column_type))), values
 
 
 def chunks(rows: list[Any], size: int = CHUNK_ROWS) -> Iterable[list[Any]]:

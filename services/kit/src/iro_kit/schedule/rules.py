@@ -186,16 +186,23 @@ def assess_reviews(
     period: PeriodOfCare, reviews: Iterable[ReviewFacts], rules: ScheduleRules
 ) -> list[AssessedReview]:
     """Each review held in the period, in order, with the due date it was held against."""
-    first, last = period.start, _last_review_day(period, rules)
-    held = [r for r in reviews if first <= r.held_on and (last is None or r.held_on <= last)]
-    held.sort(key=_by_held_on)
     assessed: list[AssessedReview] = []
     previous: ReviewFacts | None = None
-    for count, review in enumerate(held):
+    for count, review in enumerate(_held_in(period, reviews, rules)):
         sequence, due_by = _due_date(period, previous, count, rules)
         assessed.append(AssessedReview(review, sequence, due_by, review.held_on <= due_by.value))
         previous = review
     return assessed
+
+
+def _held_in(
+    period: PeriodOfCare, reviews: Iterable[ReviewFacts], rules: ScheduleRules
+) -> list[ReviewFacts]:
+    """The reviews held in the period, in the order held."""
+    first, last = period.start, _last_review_day(period, rules)
+    held = [r for r in reviews if first <= r.held_on and (last is None or r.held_on <= last)]
+    held.sort(key=_by_held_on)
+    return held
 
 
 def next_review_due(
@@ -249,22 +256,31 @@ def compute_schedule(
     rules: ScheduleRules,
     as_at: date,
     scheduled_for: date | None = None,
+    *,
+    assess: bool = True,
 ) -> Schedule:
     """The schedule as it stood at the end of `as_at`.
 
     `scheduled_for` is the date the next review is booked for, if it is; it moves the visit
-    deadline, never the due date.
+    deadline, never the due date. With `assess=False` the schedule's `reviews` is empty and
+    the rest is the same: the held reviews are counted, not each assessed against its own due
+    date (most of the work, and what a worklist never reads).
     """
     latest = _latest_period(_as_known_on(episodes, as_at))
     period, ongoing = _current_period(latest, as_at, rules)
     if period is None:
         return Schedule(as_at, ScheduleStatus.ended, None, (), None, None)
-    assessed = tuple(assess_reviews(period, [r for r in reviews if r.held_on <= as_at], rules))
+    known = [r for r in reviews if r.held_on <= as_at]
+    assessed = tuple(assess_reviews(period, known, rules)) if assess else ()
     allocation = allocation_due_by(period, rules)
     if not ongoing:
         return Schedule(as_at, ScheduleStatus.ended, period, assessed, None, allocation)
-    previous = assessed[-1].review if assessed else None
-    sequence, due_by = _due_date(period, previous, len(assessed), rules)
+    if assess:
+        held, previous = len(assessed), assessed[-1].review if assessed else None
+    else:
+        in_period = _held_in(period, known, rules)
+        held, previous = len(in_period), in_period[-1] if in_period else None
+    sequence, due_by = _due_date(period, previous, held, rules)
     booked = (
         scheduled_for
         if scheduled_for and (previous is None or scheduled_for > previous.held_on)

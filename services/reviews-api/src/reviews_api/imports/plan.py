@@ -111,9 +111,13 @@ class FileReport:
     problem_lines: set[int] = field(default_factory=set)
 
     def counts(self, loaded_children: set[str]) -> dict[str, int]:
+        loaded = sum(n for child, n in self.rows_by_child.items() if child in loaded_children)
+        return self.counts_loaded(loaded)
+
+    def counts_loaded(self, loaded: int) -> dict[str, int]:
+        """The counts, `loaded` being the rows of the children loaded (`rows_by_child`)."""
         if not self.used:
             return {"loaded": 0, "rejected": 0, "held_back": 0, "ignored": self.rows}
-        loaded = sum(n for child, n in self.rows_by_child.items() if child in loaded_children)
         rejected = len(self.problem_lines)
         return {
             "loaded": loaded,

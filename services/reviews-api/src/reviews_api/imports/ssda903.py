@@ -7,11 +7,15 @@ left out of the plans entirely (never half-loaded); every other child is planned
 
 from __future__ import annotations
 
+import io
 import marshal
 import zlib
-from collections.abc import Callable, Sequence
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
-from typing import overload
+from itertools import pairwise
+from typing import Any, overload
 
 from iro_kit.errors import ProblemError
 from iro_kit.schedule import EpisodeFacts, PeriodOfCare, periods_of_care
@@ -46,6 +50,7 @@ MAX_PLACE = 3
 
 
 PART = 10_000  # Header children per part of a larger return
+PACK_BATCH = 500  # plans marshalled at a time into a part's compressed stream
 
 
 def read_return(uploads: list[Upload], today: date, year_ending: date | None = None) -> ReadReturn:
@@ -78,23 +83,41 @@ def _header_file(files: list[CsvFile]) -> CsvFile | None:
 
 class _Parts:
     """Which part each child's rows belong to: a Header child by its place in the Header (so
-    the parts, in order, give the children in the Header's order), any other by a hash."""
+    the parts, in order, give the children in the Header's order), any other by a hash.
+
+    Kept as the sorted `hash()`es of the Header's children and each one's part (a few bytes a
+    child, not a dict of every child): a child whose hash is not among them is not in the
+    Header. A child not in the Header whose hash is a Header child's is read with that child's
+    part: any one part will do for it, so long as it is always the same. Two Header children of
+    one hash (hardly ever) are told apart by name."""
 
     def __init__(self, header: CsvFile, size: int) -> None:
         self.size = size
-        self.position: dict[str, int] = {}
+        position: dict[str, int] = {}  # only while the parts are worked out
         for _, row in header.iter_rows():
-            self.position.setdefault(row.get("CHILD", ""), len(self.position))
-        self.count = max(1, -(-len(self.position) // size))
+            position.setdefault(row.get("CHILD", ""), len(position))
+        self.count = max(1, -(-len(position) // size))
+        ordered = sorted((hash(child), at // size) for child, at in position.items())
+        self.hashes = array("q", [h for h, _ in ordered])
+        self.parts = array("l", [part for _, part in ordered])
+        shared = {h for h, after in pairwise(self.hashes) if h == after}
+        # The Header children whose hash another one has, by name (none, as a rule).
+        self.named = {c: at // size for c, at in position.items() if hash(c) in shared}
+
+    def part_of(self, child: str) -> int:
+        h = hash(child)
+        at = bisect_left(self.hashes, h)
+        if at == len(self.hashes) or self.hashes[at] != h:
+            return _hash(child) % self.count  # not in the Header
+        if self.named and child in self.named:
+            return self.named[child]
+        return self.parts[at]
 
     def wanted(self, part: int) -> Callable[[str], bool]:
-        names = {c for c, at in self.position.items() if at // self.size == part}
-        position, count = self.position, self.count
+        part_of = self.part_of
 
         def wanted(child: str) -> bool:  # the part of a Header child, or of another by hash
-            if child in names:
-                return True
-            return child not in position and _hash(child) % count == part
+            return part_of(child) == part
 
         return wanted
 
@@ -141,33 +164,41 @@ def _read_in_parts(
 
 
 def _pack(plans: list[ChildPlan]) -> bytes:
-    """A part's plans as compressed plain values (a few bytes a row), until they are loaded."""
-    values = [
-        (
-            p.external_id,
-            p.date_of_birth.toordinal(),
-            p.sex,
-            p.file,
-            p.line,
-            [
-                (
-                    e.start_on.toordinal(),
-                    e.end_on and e.end_on.toordinal(),
-                    e.reason_new_episode,
-                    e.legal_status,
-                    e.placement,
-                    e.reason_ended,
-                    e.file,
-                    e.line,
-                )
-                for e in p.episodes
-            ],
-            [(r.held_on.toordinal(), r.participation_code, r.file, r.line) for r in p.reviews],
-            _packed_outcome(p.outcome),
-        )
-        for p in plans
-    ]
-    return zlib.compress(marshal.dumps(values), 1)
+    """A part's plans as compressed plain values (a few bytes a row), until they are loaded:
+    `PACK_BATCH` plans at a time into one compressed stream, so that packing never holds a
+    second copy of the part (a list of values, then its marshalled bytes) beside the plans."""
+    packer = zlib.compressobj(1)
+    pieces = []
+    for start in range(0, len(plans), PACK_BATCH):
+        values = [_packed_plan(p) for p in plans[start : start + PACK_BATCH]]
+        pieces.append(packer.compress(marshal.dumps(values)))
+    pieces.append(packer.flush())
+    return b"".join(pieces)
+
+
+def _packed_plan(p: ChildPlan) -> tuple[object, ...]:
+    return (
+        p.external_id,
+        p.date_of_birth.toordinal(),
+        p.sex,
+        p.file,
+        p.line,
+        [
+            (
+                e.start_on.toordinal(),
+                e.end_on and e.end_on.toordinal(),
+                e.reason_new_episode,
+                e.legal_status,
+                e.placement,
+                e.reason_ended,
+                e.file,
+                e.line,
+            )
+            for e in p.episodes
+        ],
+        [(r.held_on.toordinal(), r.participation_code, r.file, r.line) for r in p.reviews],
+        _packed_outcome(p.outcome),
+    )
 
 
 def _packed_outcome(outcome: OutcomePlan | None) -> tuple[object, ...] | None:
@@ -186,8 +217,7 @@ def _unpack(packed: bytes) -> list[ChildPlan]:
         return found
 
     plans = []
-    values = marshal.loads(zlib.decompress(packed))  # noqa: S302 (this process's own _pack)
-    for child, born, sex, file, line, episodes, reviews, outcome in values:
+    for child, born, sex, file, line, episodes, reviews, outcome in _values(packed):
         plan = ChildPlan(child, day(born), sex, file, line)
         plan.episodes = [
             EpisodePlan(day(start), end and day(end), rne, ls, place, rec, e_file, e_line)
@@ -200,6 +230,14 @@ def _unpack(packed: bytes) -> list[ChildPlan]:
             plan.outcome = OutcomePlan(*outcome)
         plans.append(plan)
     return plans
+
+
+def _values(packed: bytes) -> Iterator[tuple[Any, ...]]:
+    """The plain values `_pack` wrote, a batch at a time."""
+    stream = io.BytesIO(zlib.decompress(packed))
+    end = len(stream.getbuffer())
+    while stream.tell() < end:
+        yield from marshal.load(stream)  # noqa: S302 (this process's own _pack)
 
 
 class PartedChildren(Sequence[ChildPlan]):

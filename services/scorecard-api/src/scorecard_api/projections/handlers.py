@@ -16,6 +16,11 @@ again from what is committed, under a lock per child. No type's rows depend on a
 but for those two, which keep their order, so applying a set-based type as one group is the
 same as applying its events in turn. Every handler records the producer's progress with one
 upsert.
+
+The versions, the progress and the set-based rows are written through the kit's
+`insert_rows`: on PostgreSQL `INSERT ... SELECT unnest(:arrays)`, one statement text whatever
+the number of rows, so it is compiled (and prepared by asyncpg) once; on SQLite an
+executemany of the one-row INSERT. A multi-row `VALUES` was compiled anew for every batch.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from iro_kit.db import id_in
 from iro_kit.events import CloudEvent
-from iro_kit.events.inbox import BatchHandler, chunks, newest, upsert_insert
+from iro_kit.events.inbox import BatchHandler, chunks, insert_rows, newest
 from iro_kit.schedule import EpisodeFacts, ReviewFacts, ScheduleRules, periods_of_care
 from scorecard_api.models import (
     allocation,
@@ -70,8 +75,8 @@ def _id(value: str | None) -> uuid.UUID | None:
 
 async def _newer(session: AsyncSession, events: list[CloudEvent]) -> list[CloudEvent]:
     """Of these events, the newest of each aggregate whose version is newer than the one
-    applied (in the order the aggregates first arrive); their versions are recorded, in one
-    statement per 1,000 aggregates.
+    applied (in the order the aggregates first arrive); their versions are recorded in one
+    statement.
 
     The upsert is conditional, so two versions applied at once cannot leave the older one
     recorded: the later writer waits for the first's row and re-checks `version < excluded`
@@ -86,15 +91,16 @@ async def _newer(session: AsyncSession, events: list[CloudEvent]) -> list[CloudE
         key=lambda r: (r["event_type"], r["subject"]),  # one lock order everywhere
     )
     pv = projection_version
-    written: set[tuple[str, str]] = set()
-    for chunk in chunks(rows):
-        statement = upsert_insert(session, pv).values(chunk)
-        statement = statement.on_conflict_do_update(
+
+    def newer_only(statement: Any) -> Any:
+        return statement.on_conflict_do_update(
             index_elements=[pv.c.event_type, pv.c.subject],
             set_={"version": statement.excluded.version},
             where=pv.c.version < statement.excluded.version,
         ).returning(pv.c.event_type, pv.c.subject)
-        written.update((t, subject) for t, subject in await session.execute(statement))
+
+    result = await insert_rows(session, pv, rows, newer_only)
+    written = {(t, subject) for t, subject in result} if result is not None else set()
     return [e for key, e in latest.items() if key in written]
 
 
@@ -131,12 +137,10 @@ async def _record_progress(session: AsyncSession, events: list[CloudEvent]) -> N
     if not progress:
         return
     pp = producer_progress
-    statement = upsert_insert(session, pp).values(
-        sorted(progress.values(), key=lambda r: r["source"])
-    )
-    new = statement.excluded
-    await session.execute(
-        statement.on_conflict_do_update(
+
+    def accumulate(statement: Any) -> Any:
+        new = statement.excluded
+        return statement.on_conflict_do_update(
             index_elements=[pp.c.source],
             set_={
                 "last_event_at": case(
@@ -153,7 +157,9 @@ async def _record_progress(session: AsyncSession, events: list[CloudEvent]) -> N
                 "events_applied": pp.c.events_applied + new.events_applied,
             },
         )
-    )
+
+    rows = sorted(progress.values(), key=lambda r: r["source"])
+    await insert_rows(session, pp, rows, accumulate)
 
 
 async def refresh_dues(session: AsyncSession, child_id: uuid.UUID, rules: ScheduleRules) -> None:
@@ -265,24 +271,20 @@ async def _replace_by_id(
     for chunk in chunks(gone):
         await session.execute(delete(table).where(id_in(session, table.c.id, chunk)))
     rows = sorted((row(d) for d in states if not d.get("deleted")), key=lambda r: r["id"])
-    for chunk in chunks(rows):
-        statement = upsert_insert(session, table).values(chunk)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[table.c.id],
-                set_={name: statement.excluded[name] for name in chunk[0] if name != "id"},
-            )
+    names = [name for name in rows[0] if name != "id"] if rows else []
+
+    def replace(statement: Any) -> Any:
+        return statement.on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={name: statement.excluded[name] for name in names},
         )
+
+    await insert_rows(session, table, rows, replace)
 
 
 async def _delete_where_in(session: AsyncSession, column: Any, keys: list[uuid.UUID]) -> None:
     for chunk in chunks(keys):
         await session.execute(delete(column.table).where(id_in(session, column, chunk)))
-
-
-async def _insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
-    for chunk in chunks(rows):
-        await session.execute(insert(table).values(chunk))
 
 
 def _visit_row(data: dict[str, Any]) -> dict[str, Any]:
@@ -356,7 +358,7 @@ async def _plans(session: AsyncSession, states: list[dict[str, Any]]) -> None:
         for child_id, d in zip(children, states, strict=True)
         for p in d.get("plan_dates", [])
     }
-    await _insert_rows(session, plan_date, list(rows.values()))
+    await insert_rows(session, plan_date, list(rows.values()))
 
 
 async def _allocations(session: AsyncSession, states: list[dict[str, Any]]) -> None:
@@ -374,7 +376,7 @@ async def _allocations(session: AsyncSession, states: list[dict[str, Any]]) -> N
         for child_id, d in zip(children, states, strict=True)
         for a in d.get("allocations", [])
     ]
-    await _insert_rows(session, allocation, rows)
+    await insert_rows(session, allocation, rows)
 
 
 async def _disputes(session: AsyncSession, states: list[dict[str, Any]]) -> None:
@@ -397,7 +399,7 @@ async def _disputes(session: AsyncSession, states: list[dict[str, Any]]) -> None
         if not d.get("deleted")
         for a in d.get("history", [])
     ]
-    await _insert_rows(session, dispute_action, actions)
+    await insert_rows(session, dispute_action, actions)
 
 
 # Per event: each reworks a child's review chain from what is committed.
