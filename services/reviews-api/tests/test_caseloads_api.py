@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from iro_kit.db import is_sqlite, normalise_url
+from reviews_api.iros import service as iros
+from reviews_api.iros.schemas import AllocationCreate
 
 from .conftest import IRO, MANAGER, SUPPORT, Builder, if_match
 from .problems import assert_problem
@@ -219,3 +228,44 @@ def test_only_an_iro_manager_may_reallocate(
 ) -> None:
     response = _reallocate(api, leaving["lee"], headers=headers, start_on="2017-09-01")
     assert_problem(response, 403, "forbidden")
+
+
+def test_a_child_moved_while_the_children_are_reallocated_is_not_moved_again(
+    api: TestClient, leaving: dict[str, Any], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another manager moves one of Lee's children to Nia (from 1 August) after the
+    reallocation has read Lee's children and before it has locked them. The reallocation used
+    to move that child again, to Max from 1 September, over the other manager's decision: it
+    now reads again under the locks and is a 409 that moves nobody."""
+    if is_sqlite(normalise_url(database_url)):
+        pytest.skip(
+            "needs PostgreSQL (IRO_TEST_POSTGRES_URL): SQLite begins every transaction "
+            "IMMEDIATE, so no other writer can come between the read and the locks"
+        )
+    moved, nia, lee = leaving["children"][0], leaving["nia"], leaving["lee"]
+    lock = iros.lock_children
+    interfered: list[bool] = []
+
+    async def another_manager_moves_a_child() -> None:
+        async with api.app.state.database.transaction() as other:  # type: ignore[attr-defined]
+            body = AllocationCreate(iro_id=uuid.UUID(nia["id"]), start_on=date(2017, 8, 1))
+            await iros.allocate(other, uuid.UUID(moved["id"]), body, "another-manager")
+
+    async def lock_after_another_writer(session: AsyncSession, ids: Iterable[uuid.UUID]) -> None:
+        if not interfered:  # the reallocation's own lock, the first one taken
+            interfered.append(True)
+            await asyncio.create_task(another_manager_moves_a_child())  # its own transaction
+        await lock(session, ids)
+
+    monkeypatch.setattr(iros, "lock_children", lock_after_another_writer)
+    response = _reallocate(api, lee, start_on="2017-09-01")
+
+    assert interfered
+    assert_problem(response, 409, "conflict")
+    history = api.get(f"{V1}/children/{moved['id']}/allocations", headers=IRO).json()
+    assert [(a["iro_id"], a["start_on"], a["end_on"]) for a in history] == [
+        (lee["id"], "2017-04-05", "2017-07-31"),
+        (nia["id"], "2017-08-01", None),
+    ]
+    still_with_lee = api.get(f"{V1}/children", params={"iro_id": lee["id"]}, headers=IRO).json()
+    assert {c["id"] for c in still_with_lee["items"]} == {c["id"] for c in leaving["children"][1:]}

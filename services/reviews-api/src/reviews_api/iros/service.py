@@ -230,6 +230,16 @@ async def caseloads(session: AsyncSession, day: date) -> CaseloadSummary:
     )
 
 
+async def _allocated_to(session: AsyncSession, iro_id: uuid.UUID, day: date) -> list[Allocation]:
+    """The allocations to an IRO on `day`, as committed now (not as first read)."""
+    query = (
+        select(Allocation)
+        .where(_active_on(day), Allocation.iro_id == iro_id)
+        .execution_options(populate_existing=True)
+    )
+    return list(await session.scalars(query))
+
+
 def most_room(
     summary: CaseloadSummary, excluding: frozenset[uuid.UUID] = frozenset()
 ) -> Caseload | None:
@@ -243,12 +253,18 @@ async def reallocate(
 ) -> list[ReallocationLetter]:
     """Move every child allocated to an IRO on `start_on` to new IROs, one allocation each."""
     await get_iro(session, leaving_iro_id)
-    current = [
-        a
-        for a in (await allocations_on(session, body.start_on)).values()
-        if a.iro_id == leaving_iro_id
-    ]
-    await lock_children(session, [a.child_id for a in current])
+    current = await _allocated_to(session, leaving_iro_id, body.start_on)
+    locked = {a.child_id for a in current}
+    await lock_children(session, locked)
+    # Read again under the locks: a child moved by another writer between the first read and
+    # the locks would otherwise be moved again, over that writer's decision (PostgreSQL; on
+    # SQLite no other writer can come between them).
+    current = await _allocated_to(session, leaving_iro_id, body.start_on)
+    if {a.child_id for a in current} != locked:
+        raise Conflict(
+            "The IRO's children changed while they were being reallocated; nobody was moved. "
+            "Try again."
+        )
     chosen = {a.child_id: a.iro_id for a in body.assignments}
     unknown = set(chosen) - {a.child_id for a in current}
     if unknown:
